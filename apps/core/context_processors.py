@@ -1,0 +1,19 @@
+from django.conf import settings
+
+from . import navigation
+from .models import Notification
+
+
+def portal(request) -> dict:
+    """Menu, unread count and the org-unit breadcrumb for the page shell (two small queries)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"site_title": settings.SITE_TITLE}
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    return {
+        "site_title": settings.SITE_TITLE,
+        "nav_items": navigation.items_for(user),
+        "nav_current": current,
+        "unread_count": Notification.objects.visible_to(user).filter(read_at__isnull=True).count(),
+        "unit_lineage": user.org_unit.lineage() if user.org_unit_id else [],
+    }

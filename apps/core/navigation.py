@@ -1,0 +1,43 @@
+"""The main menu. Apps add their entries in ``AppConfig.ready``; a user sees only what their role may use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str | Promise
+    url_name: str
+    icon: str
+    permission: str | None = None
+    order: int = 100
+
+    def visible_for(self, user) -> bool:
+        return user.is_authenticated and (self.permission is None or user.has_perm(self.permission))
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+_REGISTRY: dict[str, NavItem] = {}
+
+
+def register(item: NavItem) -> None:
+    _REGISTRY[item.key] = item
+
+
+def items_for(user) -> list[NavItem]:
+    return sorted((i for i in _REGISTRY.values() if i.visible_for(user)), key=lambda i: i.order)
+
+
+register(NavItem("home", _("Home"), "core:home", "house", order=0))
+register(NavItem("orgunits", _("Org units"), "core:orgunit_list", "diagram-3", "core.view_orgunit", order=900))
+register(NavItem("users", _("Users"), "core:user_list", "people", "core.manage_users", order=910))
+register(NavItem("audit", _("Audit log"), "core:audit", "shield-check", "core.view_audit", order=920))

@@ -1,0 +1,82 @@
+"""Region scoping: the one place that decides which rows a user may see.
+
+Every model that belongs to a place uses a manager built from :class:`ScopedQuerySet` and every
+page, API endpoint, export, report and task acting for a user calls ``visible_to(user)``.
+Deny by default: an anonymous or inactive user, a user without a unit, or a role that has no
+place scope (enterprise contact) sees nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models
+from treebeard.mp_tree import MP_NodeQuerySet
+
+if TYPE_CHECKING:
+    from .models import User
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset of rows that carry the OrgUnit responsible for them.
+
+    ``scope_field`` is the lookup path from the model to its ``OrgUnit`` foreign key.
+    """
+
+    scope_field: str = "org_unit"
+
+    def visible_to(self, user: User | None) -> ScopedQuerySet:
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.sees_whole_district:
+            return self
+        unit = user.org_unit
+        if unit is None or not user.has_station_scope:
+            return self.none()
+        from .models import OrgUnit
+
+        subtree = OrgUnit.objects.filter(path__startswith=unit.path).values("pk")
+        return self.filter(**{f"{self.scope_field}__in": subtree})
+
+
+def scoped_queryset(field: str) -> type[ScopedQuerySet]:
+    """A ScopedQuerySet subclass whose rows reach their OrgUnit through ``field``."""
+    return type(f"ScopedQuerySet_{field}", (ScopedQuerySet,), {"scope_field": field})
+
+
+class OrgUnitQuerySet(MP_NodeQuerySet):
+    def visible_to(self, user: User | None) -> OrgUnitQuerySet:
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.sees_whole_district:
+            return self
+        unit = user.org_unit
+        if unit is None or not user.has_station_scope:
+            return self.none()
+        return self.filter(path__startswith=unit.path)
+
+
+class UserQuerySet(ScopedQuerySet):
+    """Users are scoped by their own unit, like any other place-bound record."""
+
+
+class OwnedQuerySet(models.QuerySet):
+    """Rows that belong to one user (notifications): a user sees only their own."""
+
+    owner_field: str = "recipient"
+
+    def visible_to(self, user: User | None) -> OwnedQuerySet:
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self.filter(**{self.owner_field: user})
+
+
+class AuditQuerySet(models.QuerySet):
+    """Audit rows are visible only to those who may review the audit (administrators)."""
+
+    def visible_to(self, user: User | None) -> AuditQuerySet:
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.has_perm("core.view_audit"):
+            return self
+        return self.none()

@@ -1,0 +1,459 @@
+from __future__ import annotations
+
+import base64
+import csv
+from io import BytesIO
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.http import require_POST
+from django.views.generic import DetailView, TemplateView
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import Token
+
+from . import health, selectors, services
+from .choices import AccessAction, Role
+from .forms import AuditFilterForm, OrgUnitCreateForm, OrgUnitEditForm, TokenForm, UserCreateForm, UserEditForm
+from .models import Notification, OrgUnit, User
+from .scoping import RoleRequiredMixin, ScopedListView, ScopedMixin
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+class HomeView(LoginRequiredMixin, TemplateView):
+    template_name = "core/home.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        user = self.request.user
+        ctx["summary"] = selectors.home_summary(user=user)
+        ctx["roles"] = user.roles
+        return ctx
+
+
+# --- org units --------------------------------------------------------------------------------
+
+
+class OrgUnitListView(RoleRequiredMixin, TemplateView):
+    permission_required = "core.view_orgunit"
+    template_name = "core/orgunit_list.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["units"] = selectors.orgunit_tree(user=self.request.user)
+        return ctx
+
+
+class OrgUnitDetailView(RoleRequiredMixin, ScopedMixin, DetailView):
+    permission_required = "core.view_orgunit"
+    model = OrgUnit
+    template_name = "core/orgunit_detail.html"
+    context_object_name = "unit"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["children"] = self.object.get_children()
+        ctx["staff"] = User.objects.visible_to(self.request.user).filter(org_unit=self.object).order_by("username")
+        return ctx
+
+
+class OrgUnitCreateView(RoleRequiredMixin, View):
+    permission_required = "core.manage_orgunits"
+    template_name = "core/form.html"
+
+    def _render(self, request, form):
+        return render(request, self.template_name, {"form": form, "title": _("New org unit"),
+                                                    "cancel_url": "core:orgunit_list"})
+
+    def get(self, request):
+        parent = OrgUnit.objects.visible_to(request.user).filter(pk=request.GET.get("parent") or 0).first()
+        return self._render(request, OrgUnitCreateForm(user=request.user, initial={"parent": parent}))
+
+    def post(self, request):
+        form = OrgUnitCreateForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                unit = services.orgunit_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, _("Org unit created."))
+                return redirect(unit)
+        return self._render(request, form)
+
+
+class OrgUnitEditView(RoleRequiredMixin, ScopedMixin, View):
+    permission_required = "core.manage_orgunits"
+    model = OrgUnit
+
+    def _render(self, request, form, unit):
+        return render(request, "core/form.html", {"form": form, "title": _("Edit %(name)s") % {"name": unit.name},
+                                                  "cancel_url": unit.get_absolute_url()})
+
+    def get(self, request, pk):
+        unit = get_object_or_404(self.get_queryset(), pk=pk)
+        form = OrgUnitEditForm(initial={"name": unit.name, "is_station": unit.is_station, "is_active": unit.is_active})
+        return self._render(request, form, unit)
+
+    def post(self, request, pk):
+        unit = get_object_or_404(self.get_queryset(), pk=pk)
+        form = OrgUnitEditForm(request.POST)
+        if form.is_valid():
+            services.orgunit_update(actor=request.user, unit=unit, **form.cleaned_data)
+            messages.success(request, _("Org unit saved."))
+            return redirect(unit)
+        return self._render(request, form, unit)
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+class UserListView(RoleRequiredMixin, ScopedListView):
+    permission_required = "core.manage_users"
+    model = User
+    template_name = "core/user_list.html"
+    partial_template_name = "partials/user_table.html"
+
+    def get_queryset(self):
+        unit = OrgUnit.objects.visible_to(self.request.user).filter(pk=self.request.GET.get("unit") or 0).first()
+        return selectors.user_list(
+            user=self.request.user,
+            filters={"q": self.request.GET.get("q", "").strip(), "role": self.request.GET.get("role", ""), "unit": unit},
+        )
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["locked"] = selectors.locked_usernames()
+        ctx["roles"] = Role.choices
+        ctx["units"] = OrgUnit.objects.visible_to(self.request.user).filter(depth__lte=2)
+        ctx["query"] = self.request.GET
+        return ctx
+
+
+class UserDetailView(RoleRequiredMixin, ScopedMixin, DetailView):
+    """A user's file, with phone and e-mail: a sensitive read, written to the access log."""
+
+    permission_required = "core.manage_users"
+    model = User
+    template_name = "core/user_detail.html"
+    context_object_name = "account"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        services.access_log_record(user=self.request.user, action=AccessAction.VIEW, obj=self.object, request=self.request)
+        ctx["is_locked"] = services.user_is_locked(self.object)
+        ctx["has_totp"] = TOTPDevice.objects.filter(user=self.object, confirmed=True).exists()
+        ctx["password_form"] = SetPasswordForm(self.object)
+        return ctx
+
+
+class UserCreateView(RoleRequiredMixin, View):
+    permission_required = "core.manage_users"
+
+    def _render(self, request, form):
+        return render(request, "core/form.html", {"form": form, "title": _("New user"), "cancel_url": "core:user_list"})
+
+    def get(self, request):
+        return self._render(request, UserCreateForm(user=request.user))
+
+    def post(self, request):
+        form = UserCreateForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                account = services.user_create(
+                    actor=request.user, username=data["username"], password=data["password1"],
+                    real_name=data["real_name"], org_unit=data["org_unit"], roles=data["roles"],
+                    phone=data["phone"], email=data["email"],
+                )
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, _("User created."))
+                return redirect(account)
+        return self._render(request, form)
+
+
+class UserEditView(RoleRequiredMixin, ScopedMixin, View):
+    permission_required = "core.manage_users"
+    model = User
+
+    def _render(self, request, form, account):
+        return render(request, "core/form.html", {"form": form, "title": _("Edit %(name)s") % {"name": account},
+                                                  "cancel_url": account.get_absolute_url()})
+
+    def get(self, request, pk):
+        account = get_object_or_404(self.get_queryset(), pk=pk)
+        form = UserEditForm(user=request.user, initial={
+            "real_name": account.real_name, "phone": account.phone, "email": account.email,
+            "org_unit": account.org_unit, "roles": list(account.role_names), "is_active": account.is_active,
+        })
+        return self._render(request, form, account)
+
+    def post(self, request, pk):
+        account = get_object_or_404(self.get_queryset(), pk=pk)
+        form = UserEditForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                services.user_update(actor=request.user, user=account, **form.cleaned_data)
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, _("User saved."))
+                return redirect(account)
+        return self._render(request, form, account)
+
+
+class UserActionView(RoleRequiredMixin, ScopedMixin, View):
+    """POST-only administrator actions on a user: set password, unlock, reset second factor."""
+
+    permission_required = "core.manage_users"
+    model = User
+    http_method_names = ["post"]
+
+    def post(self, request, pk, action):
+        account = get_object_or_404(self.get_queryset(), pk=pk)
+        if action == "unlock":
+            services.user_unlock(actor=request.user, user=account)
+            messages.success(request, _("The account is unlocked."))
+        elif action == "reset-2fa":
+            services.user_reset_second_factor(actor=request.user, user=account)
+            messages.success(request, _("The second factor was removed; the user enrols again at next login."))
+        elif action == "password":
+            form = SetPasswordForm(account, request.POST)
+            if form.is_valid():
+                services.user_set_password(actor=request.user, user=account, password=form.cleaned_data["new_password1"])
+                messages.success(request, _("The password was changed."))
+            else:
+                for errors in form.errors.values():
+                    for error in errors:
+                        messages.error(request, error)
+        else:
+            raise PermissionDenied
+        return redirect(account)
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+class AuditView(RoleRequiredMixin, View):
+    permission_required = "core.view_audit"
+
+    def get(self, request):
+        form = AuditFilterForm(request.GET or None)
+        filters = form.cleaned_data if form.is_valid() else {}
+        tab = filters.get("tab") or "history"
+        entries = selectors.audit_entries(user=request.user, tab=tab, filters=filters)
+        if request.GET.get("format") == "csv":
+            return self._csv(request, tab, entries)
+        page = Paginator(entries, 50).get_page(request.GET.get("page"))
+        template = "partials/audit_table.html" if request.htmx else "core/audit.html"
+        return render(request, template, {"form": form, "tab": tab, "tabs": AuditFilterForm.TABS, "page_obj": page,
+                                          "query": request.GET.copy()})
+
+    def _csv(self, request, tab, entries):
+        services.access_log_record(user=request.user, action=AccessAction.EXPORT, request=request,
+                                   object_repr=f"audit:{tab}", detail={"filters": request.GET.dict()})
+
+        def rows():
+            class Echo:
+                def write(self, value):
+                    return value
+
+            writer = csv.writer(Echo())
+            yield "\ufeff"
+            if tab == "access":
+                yield writer.writerow(["time", "user", "action", "object", "ip"])
+                for e in entries.iterator():
+                    yield writer.writerow([timezone.localtime(e.created_at).isoformat(), e.user, e.action, e.object_repr, e.ip_address])
+            elif tab in ("logins", "failures"):
+                yield writer.writerow(["time", "username", "ip", "user_agent"])
+                for e in entries.iterator():
+                    yield writer.writerow([timezone.localtime(e.attempt_time).isoformat(), e.username, e.ip_address, e.user_agent])
+            else:
+                yield writer.writerow(["time", "user", "record", "id", "event", "changes"])
+                for e in entries.iterator():
+                    yield writer.writerow([timezone.localtime(e.pgh_created_at).isoformat(), e.user_id, e.pgh_obj_model,
+                                           e.pgh_obj_id, e.pgh_label, e.pgh_diff])
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="audit-{tab}.csv"'
+        return response
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+class NotificationListView(ScopedListView):
+    model = Notification
+    template_name = "core/notification_list.html"
+    partial_template_name = "partials/notification_list.html"
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        if self.request.GET.get("unread"):
+            qs = qs.filter(read_at__isnull=True)
+        return qs
+
+
+@login_required
+@require_POST
+def notification_read(request, pk: int):
+    notification = get_object_or_404(Notification.objects.visible_to(request.user), pk=pk)
+    services.notification_mark_read(user=request.user, notification_ids=[notification.pk])
+    notification.refresh_from_db()
+    if request.htmx:
+        unread = Notification.objects.visible_to(request.user).filter(read_at__isnull=True).count()
+        return render(request, "partials/notification_item.html", {"n": notification, "unread_count": unread, "oob_badge": True})
+    if notification.link and url_has_allowed_host_and_scheme(notification.link, allowed_hosts={request.get_host()}):
+        return redirect(notification.link)
+    return redirect("core:notification_list")
+
+
+@login_required
+@require_POST
+def notification_read_all(request):
+    count = services.notification_mark_read(user=request.user)
+    messages.success(request, _("%(count)d notifications marked read.") % {"count": count})
+    return redirect("core:notification_list")
+
+
+# --- own account: profile, second factor, API token ----------------------------------------
+
+
+class ProfileView(LoginRequiredMixin, TemplateView):
+    template_name = "core/profile.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        user = self.request.user
+        ctx["has_totp"] = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        ctx["token"] = Token.objects.filter(user=user).first()
+        return ctx
+
+
+@login_required
+@require_POST
+def api_token_create(request):
+    """Issue a fresh API token (replacing the old one); shown once on the profile page."""
+    with transaction.atomic():
+        Token.objects.filter(user=request.user).delete()
+        token = Token.objects.create(user=request.user)
+    messages.success(request, _("New API token: %(key)s — copy it now, it will not be shown again.") % {"key": token.key})
+    return redirect("core:profile")
+
+
+class OtpSetupView(LoginRequiredMixin, View):
+    """Enrol a TOTP authenticator: show the QR code and key, confirm with one code."""
+
+    def _device(self, request) -> TOTPDevice:
+        device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
+        return device or TOTPDevice.objects.create(user=request.user, name="default", confirmed=False)
+
+    def _render(self, request, device, form):
+        image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+        buffer = BytesIO()
+        image.save(buffer)
+        key = base64.b32encode(device.bin_key).decode()
+        return render(request, "account/otp_setup.html", {
+            "form": form, "qr_svg": buffer.getvalue().decode(), "secret": " ".join(key[i:i + 4] for i in range(0, len(key), 4)),
+            "next": _safe_next(request, ""),
+        })
+
+    def get(self, request):
+        if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+            messages.info(request, _("Two-step verification is already on."))
+            return redirect("core:profile")
+        return self._render(request, self._device(request), TokenForm())
+
+    def post(self, request):
+        device = self._device(request)
+        form = TokenForm(request.POST)
+        if form.is_valid() and device.verify_token(form.cleaned_data["token"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            messages.success(request, _("Two-step verification is on."))
+            return redirect(_safe_next(request, "core:home"))
+        if form.is_valid():
+            form.add_error("token", _("The code is wrong or expired. Check the time on your phone and try again."))
+        return self._render(request, device, form)
+
+
+class OtpVerifyView(LoginRequiredMixin, View):
+    def get(self, request):
+        return render(request, "account/otp_verify.html", {"form": TokenForm(), "next": _safe_next(request, "")})
+
+    def post(self, request):
+        form = TokenForm(request.POST)
+        if form.is_valid():
+            for device in TOTPDevice.objects.filter(user=request.user, confirmed=True):
+                if device.verify_token(form.cleaned_data["token"]):
+                    otp_login(request, device)
+                    return redirect(_safe_next(request, "core:home"))
+            form.add_error("token", _("The code is wrong or expired. Check the time on your phone and try again."))
+        return render(request, "account/otp_verify.html", {"form": form, "next": _safe_next(request, "")})
+
+
+@login_required
+@require_POST
+def otp_disable(request):
+    if request.user.is_portal_admin and settings.OTP_REQUIRED_FOR_ADMINS:
+        messages.error(request, _("Administrators must keep two-step verification on."))
+        return redirect("core:profile")
+    services.user_reset_second_factor(actor=request.user, user=request.user)
+    messages.success(request, _("Two-step verification is off."))
+    return redirect("core:profile")
+
+
+# --- health -----------------------------------------------------------------------------------
+
+
+def healthz(request):
+    report = health.check_all()
+    return JsonResponse(report, status=200 if report["database"]["ok"] else 503)
+
+
+def error_404(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def error_403(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def error_500(request):
+    return render(request, "500.html", status=500)
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "403.html", {"csrf": True}, status=403)
+

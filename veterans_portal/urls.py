@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from apps.core import views as core_views
+from apps.core.forms import LoginForm
+
+admin.site.site_header = "退役军人服务管理平台 · 后台"
+admin.site.site_title = "退役军人服务管理平台"
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("account/login/", auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True), name="login"),
+    path("account/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", auth_views.PasswordChangeView.as_view(success_url="/account/profile/"), name="password_change"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("apps.core.api.urls")),
+    path("", include("apps.core.urls")),
+]
+
+handler404 = "apps.core.views.error_404"
+handler403 = "apps.core.views.error_403"
+handler500 = "apps.core.views.error_500"
