@@ -10,10 +10,11 @@ def portal(request) -> dict:
     if user is None or not user.is_authenticated:
         return {"site_title": settings.SITE_TITLE}
     current = request.resolver_match.view_name if request.resolver_match else ""
+    items = navigation.items_for(user)
     return {
         "site_title": settings.SITE_TITLE,
-        "nav_items": navigation.items_for(user),
-        "nav_current": current,
+        "nav_items": items,
+        "nav_active": navigation.active_key(items, current),
         "unread_count": Notification.objects.visible_to(user).filter(read_at__isnull=True).count(),
         "unit_lineage": user.org_unit.lineage() if user.org_unit_id else [],
     }

@@ -37,6 +37,15 @@ def items_for(user) -> list[NavItem]:
     return sorted((i for i in _REGISTRY.values() if i.visible_for(user)), key=lambda i: i.order)
 
 
+def active_key(items: list[NavItem], view_name: str) -> str:
+    """The menu entry a page belongs to: same app and same object kind (``core:user_detail`` → users)."""
+    for item in items:
+        if item.url_name == view_name or (view_name and item.url_name.rsplit("_", 1)[0] == view_name.rsplit("_", 1)[0]
+                                          and "_" in view_name):
+            return item.key
+    return ""
+
+
 register(NavItem("home", _("Home"), "core:home", "house", order=0))
 register(NavItem("orgunits", _("Org units"), "core:orgunit_list", "diagram-3", "core.view_orgunit", order=900))
 register(NavItem("users", _("Users"), "core:user_list", "people", "core.manage_users", order=910))

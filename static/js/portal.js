@@ -1,0 +1,14 @@
+// Veterans Portal page behaviour. No inline scripts (the CSP forbids them).
+document.addEventListener("htmx:responseError", function (event) {
+  var box = document.getElementById("messages") || document.getElementById("content");
+  var alert = document.createElement("div");
+  alert.className = "alert alert-danger";
+  alert.textContent = document.documentElement.lang === "en"
+    ? "The request failed (" + event.detail.xhr.status + "). Please try again."
+    : "请求失败（" + event.detail.xhr.status + "），请重试。";
+  box.prepend(alert);
+});
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) { event.preventDefault(); }
+});
