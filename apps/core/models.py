@@ -60,7 +60,7 @@ class OrgUnit(MP_Node):
 
     def lineage(self) -> list[OrgUnit]:
         """Ancestors from the root down to this unit (one query)."""
-        return [*self.get_ancestors(), self]
+        return [*OrgUnit.objects.get_ancestors(self), self]
 
 
 class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):

@@ -146,8 +146,8 @@ def orgunit_create(*, actor: User | None, parent: OrgUnit | None, code: str, nam
     fields = {"code": code, "name": name, "level": LEVEL_BY_DEPTH[depth], "is_station": is_station}
     with transaction.atomic():
         if parent is None:
-            return OrgUnit.add_root(**fields)
-        return OrgUnit.objects.get(pk=parent.pk).add_child(**fields)
+            return OrgUnit.objects.add_root(fields)
+        return OrgUnit.objects.add_child(OrgUnit.objects.get(pk=parent.pk), fields)
 
 
 def orgunit_update(*, actor: User | None, unit: OrgUnit, name: str, is_station: bool, is_active: bool) -> OrgUnit:

@@ -28,7 +28,14 @@ from rest_framework.authtoken.models import Token
 
 from . import health, selectors, services
 from .choices import AccessAction, Role
-from .forms import AuditFilterForm, OrgUnitCreateForm, OrgUnitEditForm, TokenForm, UserCreateForm, UserEditForm
+from .forms import (
+    AuditFilterForm,
+    OrgUnitCreateForm,
+    OrgUnitEditForm,
+    TokenForm,
+    UserCreateForm,
+    UserEditForm,
+)
 from .models import Notification, OrgUnit, User
 from .scoping import RoleRequiredMixin, ScopedListView, ScopedMixin
 
@@ -80,7 +87,7 @@ class OrgUnitDetailView(RoleRequiredMixin, ScopedMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["children"] = self.object.get_children()
+        ctx["children"] = OrgUnit.objects.get_children(self.object)
         ctx["staff"] = User.objects.visible_to(self.request.user).filter(org_unit=self.object).order_by("username")
         return ctx
 

@@ -1,7 +1,7 @@
 """Production: every secret from the environment; the process refuses to start without them."""
 
 from .base import *  # noqa: F403
-from .base import database_config, env, require_env
+from .base import MIDDLEWARE, database_config, env, require_env
 
 DEBUG = False
 SECRET_KEY = require_env("SECRET_KEY")
@@ -20,6 +20,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# WhiteNoise serves the collected static files right after SecurityMiddleware.
+MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

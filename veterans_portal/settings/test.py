@@ -1,7 +1,7 @@
 """Test settings: real PostgreSQL (DATABASE_URL, else embedded), fast hashing, no second factor demand."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASE_URL, database_config, env
+from .base import BASE_DIR, DATABASE_URL, database_config
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789-abcdefghijklmnop"
