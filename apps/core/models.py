@@ -25,7 +25,7 @@ class OrgUnitManager(MP_NodeManager.from_queryset(OrgUnitQuerySet)):
         return OrgUnitQuerySet(self.model, using=self._db).order_by("path")
 
 
-@pghistory.track()
+@pghistory.track(exclude=["numchild"])
 class OrgUnit(MP_Node):
     """A place in the district tree: district → street/town → community/village.
 

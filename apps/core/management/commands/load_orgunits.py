@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pghistory
+
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.services import orgunit_tree_load_csv
@@ -14,5 +16,6 @@ class Command(BaseCommand):
     def handle(self, *args, csv_file: Path, **options):
         if not csv_file.exists():
             raise CommandError(f"文件不存在 / file not found: {csv_file}")
-        created, updated = orgunit_tree_load_csv(csv_file)
+        with pghistory.context(command="load_orgunits"):
+            created, updated = orgunit_tree_load_csv(csv_file)
         self.stdout.write(f"org units: created={created} updated={updated}")

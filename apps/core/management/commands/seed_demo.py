@@ -3,6 +3,7 @@ with ``seed(*, veterans, password, seed, stdout)``; they run in INSTALLED_APPS o
 
 from importlib import import_module
 
+import pghistory
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -24,5 +25,5 @@ class Command(BaseCommand):
                 module = import_module(f"{config.name}.demo")
             except ModuleNotFoundError:
                 continue
-            with transaction.atomic():
+            with transaction.atomic(), pghistory.context(command="seed_demo"):
                 module.seed(veterans=veterans, password=password, seed=seed, stdout=self.stdout)
