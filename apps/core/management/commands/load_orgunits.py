@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pghistory
-
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.services import orgunit_tree_load_csv
