@@ -7,7 +7,7 @@ from datetime import datetime, time
 from axes.models import AccessAttempt, AccessFailureLog
 from axes.models import AccessLog as AxesAccessLog
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from pghistory.models import MiddlewareEvents
 
@@ -26,9 +26,32 @@ def user_list(*, user: User, filters: dict | None = None) -> QuerySet[User]:
     return qs
 
 
+def role_list(*, user: User) -> list[dict]:
+    """The roles with their permissions and how many of the visible users hold each."""
+    from django.contrib.auth.models import Group
+
+    from .choices import Role
+
+    groups = {g.name: g for g in Group.objects.filter(name__in=Role.values).prefetch_related("permissions__content_type")}
+    visible = User.objects.visible_to(user).filter(is_active=True)
+    counts = dict(visible.filter(groups__name__in=Role.values).values_list("groups__name").annotate(n=Count("pk")))
+    rows = []
+    for role in Role:
+        group = groups.get(role.value)
+        permissions = sorted(f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()) if group else []
+        rows.append({"role": role, "group": group, "members": counts.get(role.value, 0), "permissions": permissions})
+    return rows
+
+
 def locked_usernames() -> set[str]:
+    """User names locked now: failures summed over every address and browser within the lockout window."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
     return set(
-        AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT).values_list("username", flat=True)
+        AccessAttempt.objects.filter(attempt_time__gte=since)
+        .values("username")
+        .annotate(failures=Sum("failures_since_start"))
+        .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
+        .values_list("username", flat=True)
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pghistory
 import pghistory.models
-from axes.models import AccessAttempt, AccessFailureLog
+from axes.models import AccessFailureLog
 from axes.models import AccessLog as AxesAccessLog
 from axes.utils import reset as axes_reset
 from django.apps import apps as django_apps
@@ -30,10 +30,10 @@ from .notifications import CHANNELS, Message
 
 
 def client_ip(request) -> str | None:
-    """The client address as django-axes sees it (proxy-aware when TRUSTED_PROXY_COUNT is set)."""
-    from axes.helpers import get_client_ip_address
+    """The client address as the lockout sees it (proxy-aware when TRUSTED_PROXY_COUNT is set)."""
+    from .clientip import client_ip as resolve
 
-    return get_client_ip_address(request) if request is not None else None
+    return resolve(request) if request is not None else None
 
 
 # --- access log -------------------------------------------------------------------------------
@@ -261,7 +261,9 @@ def user_set_password(*, actor: User | None, user: User, password: str) -> None:
 
 
 def user_is_locked(user: User) -> bool:
-    return AccessAttempt.objects.filter(username=user.username, failures_since_start__gte=settings.AXES_FAILURE_LIMIT).exists()
+    from .selectors import locked_usernames
+
+    return user.username in locked_usernames()
 
 
 def user_unlock(*, actor: User, user: User) -> int:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("orgunits/<int:pk>/", views.OrgUnitDetailView.as_view(), name="orgunit_detail"),
     path("orgunits/<int:pk>/edit/", views.OrgUnitEditView.as_view(), name="orgunit_edit"),
     path("users/", views.UserListView.as_view(), name="user_list"),
+    path("roles/", views.RoleListView.as_view(), name="role_list"),
     path("users/new/", views.UserCreateView.as_view(), name="user_create"),
     path("users/<int:pk>/", views.UserDetailView.as_view(), name="user_detail"),
     path("users/<int:pk>/edit/", views.UserEditView.as_view(), name="user_edit"),

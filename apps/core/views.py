@@ -165,6 +165,18 @@ class UserListView(RoleRequiredMixin, ScopedListView):
         return ctx
 
 
+class RoleListView(RoleRequiredMixin, TemplateView):
+    """The six roles, what each may do and how many users hold it. Fine-tuning is in the admin site."""
+
+    permission_required = "core.manage_users"
+    template_name = "core/role_list.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["rows"] = selectors.role_list(user=self.request.user)
+        return ctx
+
+
 class UserDetailView(RoleRequiredMixin, ScopedMixin, DetailView):
     """A user's file, with phone and e-mail: a sensitive read, written to the access log."""
 

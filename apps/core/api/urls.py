@@ -1,15 +1,14 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from .views import MeView, NotificationViewSet, OrgUnitViewSet
+from .views import MeView, NotificationViewSet, ObtainTokenView, OrgUnitViewSet
 
 router = DefaultRouter()
 router.register("orgunits", OrgUnitViewSet, basename="orgunit")
 router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("me/", MeView.as_view(), name="api-me"),
     *router.urls,
 ]

@@ -1,7 +1,13 @@
+from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django_otp import user_has_device
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -42,11 +48,26 @@ class NotificationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retr
 
     @extend_schema(request=None, responses=NotificationSerializer)
     @action(detail=True, methods=["post"])
-    def read(self, request, pk=None):
+    def read(self, request, pk=None, format=None):  # noqa: A002 (DRF format suffix)
         notification = self.get_object()
         services.notification_mark_read(user=request.user, notification_ids=[notification.pk])
         notification.refresh_from_db()
         return Response(self.get_serializer(notification).data)
+
+
+class ObtainTokenView(ObtainAuthToken):
+    """Token for scripts by user name and password. Accounts with a second factor (all administrators)
+    must issue their token from the profile page after verifying it, never by password alone."""
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        if user_has_device(user, confirmed=True) or (settings.OTP_REQUIRED_FOR_ADMINS and user.is_portal_admin):
+            raise ValidationError({"non_field_errors": [
+                _("This account uses two-step verification: issue the API token on the My account page.")]})
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
 
 
 class MeView(APIView):
