@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def roles(db) -> None:
     """The seeded roles. A transactional test's flush empties auth_group, so re-grant idempotently."""
-    from apps.core.roles import CORE_PERMISSIONS, grant
+    from apps.core.roles import all_role_permissions, grant
 
-    grant(CORE_PERMISSIONS)
+    for permissions, labels in all_role_permissions():
+        grant(permissions, app_labels=labels)
 
 
 @pytest.fixture

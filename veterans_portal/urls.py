@@ -23,6 +23,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("apps.core.api.urls")),
+    path("api/v1/", include("apps.registry.api.urls")),
+    path("veterans/", include("apps.registry.urls")),
     path("", include("apps.core.urls")),
 ]
 

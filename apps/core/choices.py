@@ -36,3 +36,10 @@ class NotificationLevel(models.TextChoices):
     INFO = "info", _("Information")
     WARNING = "warning", _("Warning")
     DANGER = "danger", _("Urgent")
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")

@@ -13,7 +13,15 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node, MP_NodeManager
 
-from .choices import DISTRICT_WIDE_ROLES, STATION_ROLES, AccessAction, NotificationLevel, OrgLevel, Role
+from .choices import (
+    DISTRICT_WIDE_ROLES,
+    STATION_ROLES,
+    AccessAction,
+    JobStatus,
+    NotificationLevel,
+    OrgLevel,
+    Role,
+)
 from .querysets import AuditQuerySet, OrgUnitQuerySet, OwnedQuerySet, UserQuerySet
 
 division_code_validator = RegexValidator(r"^\d{12}$", _("A statistical division code has exactly 12 digits."))
@@ -187,4 +195,42 @@ class Notification(models.Model):
         return self.read_at is not None
 
 
-__all__ = ["AccessLog", "Group", "Notification", "OrgUnit", "User"]
+class Job(models.Model):
+    """A background job a user started (import, export, PDF, report): its progress and its result file.
+
+    The download centre lists a user's jobs; a failed job keeps its reason and can be run again.
+    """
+
+    kind = models.CharField(_("kind"), max_length=32)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                             related_name="jobs")
+    title = models.CharField(_("title"), max_length=200)
+    status = models.CharField(_("status"), max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    progress = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True, help_text=_("why the job was started"))
+    error = models.TextField(_("error"), blank=True)
+    input_file = models.FileField(_("uploaded file"), upload_to="jobs/in/%Y/%m/", blank=True)
+    output_file = models.FileField(_("result file"), upload_to="jobs/out/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="job_user_recent")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.progress / self.total)) if self.total else (100 if self.status == "done" else 0)
+
+
+__all__ = ["AccessLog", "Group", "Job", "Notification", "OrgUnit", "User"]

@@ -61,14 +61,15 @@ class UserQuerySet(ScopedQuerySet):
 
 
 class OwnedQuerySet(models.QuerySet):
-    """Rows that belong to one user (notifications): a user sees only their own."""
+    """Rows that belong to one user (notifications, background jobs): a user sees only their own."""
 
-    owner_field: str = "recipient"
+    owner_fields: tuple[str, ...] = ("recipient", "user")
 
     def visible_to(self, user: User | None) -> OwnedQuerySet:
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        return self.filter(**{self.owner_field: user})
+        field = next(f for f in self.owner_fields if any(x.name == f for x in self.model._meta.fields))
+        return self.filter(**{field: user})
 
 
 class AuditQuerySet(models.QuerySet):

@@ -24,6 +24,21 @@ CORE_PERMISSIONS = {
 }
 
 
+def all_role_permissions() -> list[tuple[dict[str, list[str]], tuple[str, ...]]]:
+    """Every app's role grants, for re-seeding after a test flush (tests/conftest.py)."""
+    from importlib import import_module
+
+    grants = [(CORE_PERMISSIONS, ("core",))]
+    for config in global_apps.get_app_configs():
+        if config.name.startswith("apps.") and config.label != "core":
+            try:
+                module = import_module(f"{config.name}.roles")
+            except ModuleNotFoundError:
+                continue
+            grants.append((module.ROLE_PERMISSIONS, (config.label,)))
+    return grants
+
+
 def grant(role_permissions: dict[str, list[str]], *, apps=global_apps, app_labels: tuple[str, ...] = ("core",)) -> None:
     """Create the roles if missing and give them the listed permissions (idempotent).
 

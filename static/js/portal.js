@@ -12,3 +12,11 @@ document.addEventListener("submit", function (event) {
   var form = event.target;
   if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) { event.preventDefault(); }
 });
+document.addEventListener("htmx:afterOnLoad", function (event) {
+  // Tabs loaded by htmx: mark the clicked tab active.
+  var tab = event.detail.elt;
+  if (tab && tab.dataset && tab.dataset.tab) {
+    tab.closest(".nav").querySelectorAll(".nav-link").forEach(function (link) { link.classList.remove("active"); });
+    tab.classList.add("active");
+  }
+});

@@ -19,8 +19,6 @@ notification addressed to that user. Principals:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -33,59 +31,17 @@ from apps.core.choices import Role
 from apps.core.models import Notification, OrgUnit, User
 from apps.core.services import orgunit_create
 from tests.conftest import PASSWORD, login
-
-LOGIN = "login"  # expected outcome: a redirect to the login page
-REDIRECT = 302  # expected outcome: a redirect elsewhere (a POST action that succeeded)
-
-DISTRICT = frozenset({"admin", "leader", "bureau"})
-STATIONS = frozenset({"street_a", "street_b", "village_a1", "village_a2", "village_b1"})
-MANAGERS = frozenset({"manager_a", "manager_b"})
-AUTHENTICATED = DISTRICT | STATIONS | MANAGERS | {"enterprise", "nobody"}
-PRINCIPALS = sorted(AUTHENTICATED) + ["anon"]
-ORGUNIT_VIEWERS = DISTRICT | STATIONS | MANAGERS  # hold core.view_orgunit
-# Who may see village A1 and the users in it; the rest of ORGUNIT_VIEWERS must get 404.
-A1_SCOPE = DISTRICT | {"street_a", "village_a1", "manager_a"}
-A1_OUT_OF_SCOPE = ORGUNIT_VIEWERS - A1_SCOPE
-USER_MANAGERS = frozenset({"admin"}) | MANAGERS  # hold core.manage_users and core.manage_orgunits
-
-
-@dataclass(frozen=True)
-class Route:
-    """One row of the matrix."""
-
-    name: str
-    method: str = "get"
-    kwargs: Callable[[dict], dict] = lambda objs: {}
-    data: Callable[[dict, str], dict] = lambda objs, who: {}
-    ok: frozenset[str] = frozenset()
-    ok_status: int | str = 200
-    not_found: frozenset[str] = frozenset()
-    denied: int | str = 403
-    anon: int | str = LOGIN
-    # Principals whose outcome differs from the rule above, with the reason in a comment.
-    override: dict = field(default_factory=dict)
-    # Principals checked elsewhere (a known defect has its own xfail test).
-    skip: frozenset[str] = frozenset()
-    headers: dict = field(default_factory=dict)
-    query: dict = field(default_factory=dict)  # GET parameters
-    # A known application defect: the entry is expected to fail until it is fixed (strict xfail).
-    bug: str = ""
-
-    def expected(self, who: str) -> int | str:
-        if who in self.override:
-            return self.override[who]
-        if who == "anon":
-            return self.anon
-        if who in self.ok:
-            return self.ok_status
-        if who in self.not_found:
-            return 404
-        return self.denied
-
-    def __str__(self) -> str:
-        query = "?" + "&".join(f"{k}={v}" for k, v in self.query.items()) if self.query else ""
-        return f"{self.method.upper()} {self.name}{query}"
-
+from tests.permissions import (  # noqa: E402
+    A1_OUT_OF_SCOPE,
+    A1_SCOPE,
+    AUTHENTICATED,
+    LOGIN,
+    ORGUNIT_VIEWERS,
+    PRINCIPALS,
+    REDIRECT,
+    USER_MANAGERS,
+    Route,
+)
 
 NEW_CODES = {"admin": "320111001091", "manager_a": "320111001092", "manager_b": "320111001093"}
 
@@ -184,6 +140,22 @@ MATRIX: list[Route] = [
     Route("core:otp_disable", "post", ok=AUTHENTICATED, ok_status=REDIRECT),
 ]
 
+
+
+def _app_matrices() -> list:
+    """``tests/<app>/matrix.py`` of every app beyond core, in name order."""
+    import importlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    return [importlib.import_module(f"tests.{d.name}.matrix") for d in sorted(root.iterdir())
+            if (d / "matrix.py").exists()]
+
+
+APP_MATRICES = _app_matrices()
+for _module in APP_MATRICES:
+    MATRIX.extend(_module.ROUTES)
+
 # Routes the matrix does not own: Django's admin site (tested below) and the language switch.
 EXCLUDED_PREFIXES = ("admin/", "i18n/", "static/", "media/")
 
@@ -239,12 +211,15 @@ def principals(users, tree, make_user) -> dict[str, User | None]:
 
 @pytest.fixture
 def objects(users, tree) -> dict:
-    return {
+    objs = {
         "unit": tree["village_a1"],
         "street": tree["street_a"],
         "account": users["village_a1"],
         "notification": Notification.objects.create(recipient=users["village_a1"], title="甲一的消息", link="/"),
     }
+    for module in APP_MATRICES:
+        objs.update(module.objects(users, tree))
+    return objs
 
 
 def outcome(response) -> int | str:

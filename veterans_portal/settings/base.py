@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
     "import_export",
     "csp",
     "apps.core",
+    "apps.registry",
 ]
 
 MIDDLEWARE = [

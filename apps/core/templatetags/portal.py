@@ -38,3 +38,20 @@ def field_label(field: str, label: str) -> str:
         return str(model._meta.get_field(field).verbose_name)
     except Exception:  # noqa: BLE001 - unknown or renamed field: show its code name
         return field
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context, key: str, label) -> str:
+    """A column header that sorts by ``key``; clicking again reverses; the cursor is reset."""
+    from django.utils.html import format_html
+
+    params = context["request"].GET.copy()
+    current = params.get("ordering", "-id")
+    target = f"-{key}" if current == key else key
+    params["ordering"] = target
+    params.pop("after", None)
+    params.pop("before", None)
+    arrow = "↑" if current == key else ("↓" if current == f"-{key}" else "")
+    url = "?" + params.urlencode()
+    return format_html('<a href="{}" hx-get="{}" hx-target="#veteran-table" hx-push-url="true">{} {}</a>', url, url,
+                       label, arrow)

@@ -1,0 +1,3 @@
+"""Registry API routes (owned by the API work)."""
+
+urlpatterns: list = []

@@ -1,0 +1,132 @@
+"""One FilterSet for veterans, shared by the list page, the export and the API."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.models import OrgUnit
+
+from . import crypto, idnumber
+from .choices import CodeKind, Sex, VeteranStatus
+from .models import CareEntitlement, Code, Veteran
+
+AGE_BANDS = [
+    ("0-39", _("under 40")),
+    ("40-59", _("40–59")),
+    ("60-79", _("60–79")),
+    ("80-", _("80 and over")),
+]
+
+ORDERINGS = {
+    "-id": ("-id",),
+    "id": ("id",),
+    "name": ("name_pinyin", "id"),
+    "-name": ("-name_pinyin", "-id"),
+    "birth": ("birth_date", "id"),
+    "-birth": ("-birth_date", "-id"),
+}
+
+ID_LIKE = re.compile(r"^(\d{15}|\d{17}[\dX])$")
+PHONE_LIKE = re.compile(r"^(1\d{10}|0\d{9,11})$")
+LETTERS = re.compile(r"^[a-z]+$")
+
+
+def search(queryset: QuerySet[Veteran], text: str) -> QuerySet[Veteran]:
+    """One box: exact ID number (blind index), phone, full pinyin or initials (prefix), or the name (prefix)."""
+    text = text.strip()
+    if not text:
+        return queryset
+    normalized = idnumber.normalize(text)
+    if ID_LIKE.match(normalized):
+        number = idnumber.convert_15(normalized) if len(normalized) == 15 else normalized
+        return queryset.filter(id_number_hash=crypto.blind_index(number))
+    if PHONE_LIKE.match(normalized):
+        return queryset.filter(phone=normalized)
+    lowered = normalized.lower()
+    if LETTERS.match(lowered):
+        return queryset.filter(Q(name_initials__startswith=lowered) | Q(name_pinyin__startswith=lowered))
+    return queryset.filter(name__startswith="".join(text.split()))
+
+
+def age_band_range(band: str, today: date | None = None) -> tuple[date | None, date | None]:
+    """Birth dates (after, on-or-before) of people whose age is in the band."""
+    today = today or timezone.localdate()
+    low, _sep, high = band.partition("-")
+
+    def years_ago(n: int) -> date:
+        try:
+            return today.replace(year=today.year - n)
+        except ValueError:  # 29 February
+            return today.replace(year=today.year - n, day=28)
+
+    born_before = years_ago(int(low)) if low else None  # at least `low` years old
+    born_after = years_ago(int(high) + 1) if high else None  # at most `high` years old
+    return born_after, born_before
+
+
+class VeteranFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label=_("Name, pinyin, initials, ID number or phone"))
+    unit = django_filters.ModelChoiceFilter(queryset=OrgUnit.objects.none(), method="filter_unit",
+                                            label=_("Unit (with the units below)"))
+    category = django_filters.ModelChoiceFilter(field_name="primary_category", label=_("Collection category"),
+                                                queryset=Code.objects.filter(kind=CodeKind.CATEGORY))
+    care = django_filters.ModelChoiceFilter(queryset=Code.objects.filter(kind=CodeKind.CARE_CATEGORY),
+                                            method="filter_care", label=_("Care category"))
+    discharge_mode = django_filters.ModelChoiceFilter(queryset=Code.objects.filter(kind=CodeKind.DISCHARGE_MODE),
+                                                      label=_("Discharge mode"))
+    tag = django_filters.ModelChoiceFilter(queryset=Code.objects.filter(kind=CodeKind.TAG), field_name="tags",
+                                           label=_("Tag"))
+    age = django_filters.ChoiceFilter(choices=AGE_BANDS, method="filter_age", label=_("Age"))
+    sex = django_filters.ChoiceFilter(choices=Sex.choices, label=_("Sex"))
+    status = django_filters.ChoiceFilter(choices=VeteranStatus.choices, label=_("Status"), empty_label=_("On register"),
+                                         method="filter_status")
+    ordering = django_filters.ChoiceFilter(choices=[(k, k) for k in ORDERINGS], method="filter_ordering",
+                                           label=_("Order"))
+
+    class Meta:
+        model = Veteran
+        fields = ["q", "unit", "category", "care", "discharge_mode", "tag", "age", "sex", "status"]
+
+    def __init__(self, data=None, *args, user=None, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.filters["unit"].queryset = OrgUnit.objects.visible_to(user)
+        self.filters["status"].extra["choices"] = [("all", _("All")), *VeteranStatus.choices]
+
+    @property
+    def qs(self):
+        qs = super().qs
+        data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
+        if not data.get("status"):
+            qs = qs.filter(status=VeteranStatus.ACTIVE)
+        if not data.get("ordering"):
+            qs = qs.order_by(*ORDERINGS["-id"])
+        return qs
+
+    def filter_q(self, queryset, name, value):
+        return search(queryset, value)
+
+    def filter_unit(self, queryset, name, value: OrgUnit):
+        return queryset.filter(org_unit__in=OrgUnit.objects.filter(path__startswith=value.path).values("pk"))
+
+    def filter_care(self, queryset, name, value: Code):
+        return queryset.filter(Exists(CareEntitlement.objects.filter(veteran=OuterRef("pk"), category=value)))
+
+    def filter_age(self, queryset, name, value: str):
+        born_after, born_before = age_band_range(value)
+        if born_after:
+            queryset = queryset.filter(birth_date__gt=born_after)
+        if born_before:
+            queryset = queryset.filter(birth_date__lte=born_before)
+        return queryset
+
+    def filter_status(self, queryset, name, value: str):
+        return queryset if value == "all" else queryset.filter(status=value)
+
+    def filter_ordering(self, queryset, name, value: str):
+        return queryset.order_by(*ORDERINGS[value])

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.forms import OrgUnitChoiceField
+from apps.core.models import OrgUnit, User
+
+from .choices import CodeKind, HukouType, Sex, VeteranStatus
+from .models import Code, FamilyMember, Veteran
+from .services import VETERAN_FIELDS
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def code_field(kind: CodeKind, label, required: bool = False) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(queryset=Code.objects.of(kind), label=label, required=required)
+
+
+class VeteranForm(forms.ModelForm):
+    """Identity, service, placement and tags. Create adds the ID number and the responsible unit."""
+
+    categories = forms.ModelMultipleChoiceField(queryset=Code.objects.of(CodeKind.CATEGORY), required=False,
+                                                label=_("Collection categories"), widget=forms.CheckboxSelectMultiple)
+    tags = forms.ModelMultipleChoiceField(queryset=Code.objects.of(CodeKind.TAG), required=False, label=_("Tags"),
+                                          widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = Veteran
+        fields = [f for f in VETERAN_FIELDS]
+        widgets = {name: DATE for name in ("enlist_date", "discharge_date", "report_date")} | {
+            "notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for _name, field in self.fields.items():
+            if isinstance(field, forms.ModelChoiceField) and not isinstance(field, forms.ModelMultipleChoiceField):
+                field.queryset = field.queryset.filter(is_active=True)
+        self.fields["primary_category"].required = True
+        self.fields["hukou_type"].choices = [("", "---------"), *HukouType.choices]
+
+
+class VeteranCreateForm(VeteranForm):
+    id_number = forms.CharField(label=_("ID number"), max_length=30,
+                                help_text=_("18 characters; an old 15-digit number is converted."))
+    sex = forms.ChoiceField(label=_("Sex"), choices=[("", _("from the ID number")), *Sex.choices], required=False)
+    birth_date = forms.DateField(label=_("Birth date"), required=False, widget=DATE,
+                                 help_text=_("Leave empty to take it from the ID number."))
+    org_unit = OrgUnitChoiceField(label=_("Responsible unit"), queryset=OrgUnit.objects.none())
+
+    field_order = ["name", "id_number", "sex", "birth_date", "org_unit"]
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        units = OrgUnit.objects.visible_to(user)
+        self.fields["org_unit"].queryset = units
+        if user.org_unit_id and units.filter(pk=user.org_unit_id).exists():
+            self.fields["org_unit"].initial = user.org_unit_id
+
+
+class TransferForm(forms.Form):
+    to_unit = OrgUnitChoiceField(label=_("To unit in the district"), queryset=OrgUnit.objects.none(), required=False)
+    destination = forms.CharField(label=_("Or: moved out of the district to"), max_length=200, required=False)
+    date = forms.DateField(label=_("Date"), widget=DATE)
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any unit of the district may receive a record: the sender need not see the receiver's area.
+        self.fields["to_unit"].queryset = OrgUnit.objects.filter(is_active=True)
+
+
+class CloseForm(forms.Form):
+    status = forms.ChoiceField(label=_("Close as"), choices=[(VeteranStatus.DECEASED, VeteranStatus.DECEASED.label),
+                                                             (VeteranStatus.CANCELLED, VeteranStatus.CANCELLED.label)])
+    date = forms.DateField(label=_("Date"), widget=DATE)
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+
+class FamilyMemberForm(forms.ModelForm):
+    id_number = forms.CharField(label=_("ID number"), max_length=30, required=False)
+
+    class Meta:
+        model = FamilyMember
+        fields = ["relation", "name", "phone", "work_unit", "health", "is_active_duty", "troop_location",
+                  "military_category", "rank"]

@@ -1,0 +1,94 @@
+"""Keyset paging: the next page starts after the last row shown, so page 10,000 costs what page 1 costs.
+
+The cursor is the last (or first) row's sort values, signed so that it cannot be forged into a filter.
+The total is counted up to a cap; beyond it the page says "more than N".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.core import signing
+from django.db.models import Q, QuerySet
+
+COUNT_CAP = 10_000
+SALT = "registry.keyset"
+
+
+@dataclass
+class KeysetPage:
+    rows: list
+    size: int
+    total: int
+    total_capped: bool
+    next_cursor: str = ""
+    prev_cursor: str = ""
+    is_first: bool = True
+    params: dict = field(default_factory=dict)
+
+
+def _order(queryset: QuerySet) -> list[tuple[str, bool]]:
+    """(field, descending) pairs of the queryset's ordering."""
+    return [(f.lstrip("-"), f.startswith("-")) for f in queryset.query.order_by]
+
+
+def _value(row, name: str):
+    value = getattr(row, name)
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _restore(name: str, value, queryset: QuerySet):
+    field = queryset.model._meta.get_field(name)
+    if value is not None and field.get_internal_type() == "DateField":
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def _after(order: list[tuple[str, bool]], values: list, forward: bool) -> Q:
+    """Rows strictly after ``values`` in the given order (before them when ``forward`` is False)."""
+    condition = Q()
+    for i, (name, desc) in enumerate(order):
+        op = "lt" if desc == forward else "gt"
+        step = Q(**{f"{name}__{op}": values[i]})
+        for j in range(i):
+            step &= Q(**{order[j][0]: values[j]})
+        condition |= step
+    return condition
+
+
+def keyset_page(queryset: QuerySet, params, *, size: int = 50) -> KeysetPage:
+    order = _order(queryset)
+    names = [name for name, _desc in order]
+    after = params.get("after")
+    before = params.get("before")
+    cursor = None
+    try:
+        if after:
+            cursor = ("after", signing.loads(after, salt=SALT))
+        elif before:
+            cursor = ("before", signing.loads(before, salt=SALT))
+    except signing.BadSignature:
+        cursor = None
+    page_qs = queryset
+    if cursor:
+        direction, raw = cursor
+        values = [_restore(n, v, queryset) for n, v in zip(names, raw, strict=False)]
+        page_qs = queryset.filter(_after(order, values, forward=direction == "after"))
+        if direction == "before":
+            page_qs = page_qs.order_by(*[f"{'' if desc else '-'}{name}" for name, desc in order])
+    rows = list(page_qs[: size + 1])
+    has_more = len(rows) > size
+    rows = rows[:size]
+    if cursor and cursor[0] == "before":
+        rows.reverse()
+    capped_count = queryset.order_by()[: COUNT_CAP + 1].count()
+    page = KeysetPage(rows=rows, size=size, total=min(capped_count, COUNT_CAP), total_capped=capped_count > COUNT_CAP,
+                      is_first=not cursor or (cursor[0] == "before" and not has_more))
+    if rows:
+        going_back = cursor and cursor[0] == "before"
+        if has_more or going_back:
+            page.next_cursor = signing.dumps([_value(rows[-1], n) for n in names], salt=SALT)
+        if cursor and not page.is_first:
+            page.prev_cursor = signing.dumps([_value(rows[0], n) for n in names], salt=SALT)
+    return page

@@ -1,0 +1,227 @@
+"""Every write to the registry goes through these services: validation, encryption, history, audit."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pypinyin import Style, lazy_pinyin
+
+from apps.core.choices import AccessAction
+from apps.core.models import OrgUnit, User
+from apps.core.services import access_log_record
+
+from . import crypto, idnumber
+from .choices import CardEventKind, CardStatus, TransferDirection, VeteranStatus
+from .models import CardEvent, FamilyMember, PreferentialCard, Transfer, Veteran
+
+# Fields a caller may set directly on a Veteran (everything but identity, scope and status).
+VETERAN_FIELDS = (
+    "name", "ethnic", "political", "education", "marital", "health", "hukou_type", "hukou_address", "address",
+    "phone", "primary_category", "enlist_date", "enlist_place", "discharge_date", "branch", "troop_code",
+    "re_enlisted", "military_category", "rank", "discharge_mode", "certificate_type", "certificate_number",
+    "report_date", "placement_unit", "placement_unit_nature", "employment", "notes",
+)
+
+
+def name_pinyin(name: str) -> tuple[str, str]:
+    """Full pinyin and initials of a name (pypinyin): 张伟 → ("zhangwei", "zw")."""
+    clean = "".join(name.split())
+    full = "".join(lazy_pinyin(clean, style=Style.NORMAL, errors="ignore")).lower()
+    initials = "".join(lazy_pinyin(clean, style=Style.FIRST_LETTER, errors="ignore")).lower()
+    return full, initials
+
+
+def _check_identity(parsed: idnumber.IdNumber, sex: str | None, birth_date: date | None) -> None:
+    errors = {}
+    if sex and sex != parsed.sex:
+        errors["sex"] = _("The sex contradicts the ID number (its 17th digit says %(sex)s).") % {
+            "sex": _("male") if parsed.sex == "M" else _("female")}
+    if birth_date and birth_date != parsed.birth_date:
+        errors["birth_date"] = _("The birth date contradicts the ID number (%(date)s).") % {
+            "date": parsed.birth_date.isoformat()}
+    if errors:
+        raise ValidationError(errors)
+
+
+def parse_id_number(raw: object, *, sex: str | None = None, birth_date: date | None = None) -> idnumber.IdNumber:
+    """Validate an ID number (and the sex and birth date typed beside it) or raise a field error."""
+    try:
+        parsed = idnumber.parse(raw)
+    except idnumber.IdNumberError as exc:
+        raise ValidationError({"id_number": str(exc)}) from exc
+    _check_identity(parsed, sex, birth_date)
+    return parsed
+
+
+def duplicate_message(*, user: User | None, existing: Veteran) -> str:
+    """Say that the person exists; name the unit only if the user may see the record."""
+    if user is not None and Veteran.objects.visible_to(user).filter(pk=existing.pk).exists():
+        return _("This person is already registered (%(unit)s, record %(pk)s).") % {
+            "unit": existing.org_unit.full_name, "pk": existing.pk}
+    return _("This person is already registered by another unit; ask the bureau to transfer the record.")
+
+
+def _check_unit(actor: User | None, unit: OrgUnit) -> None:
+    if actor is not None and not OrgUnit.objects.visible_to(actor).filter(pk=unit.pk).exists():
+        raise ValidationError({"org_unit": _("This unit is outside your area.")})
+
+
+def veteran_register(*, actor: User | None, id_number: str, org_unit: OrgUnit, sex: str | None = None,
+                     birth_date: date | None = None, categories=(), tags=(), **fields: Any) -> Veteran:
+    """Create a record. The ID number is validated, encrypted and must not exist anywhere yet."""
+    parsed = parse_id_number(id_number, sex=sex, birth_date=birth_date)
+    _check_unit(actor, org_unit)
+    digest = crypto.blind_index(parsed.number)
+    with transaction.atomic():
+        existing = Veteran.objects.select_related("org_unit").filter(id_number_hash=digest).first()
+        if existing:
+            raise ValidationError({"id_number": duplicate_message(user=actor, existing=existing)})
+        veteran = Veteran(
+            org_unit=org_unit, id_number_encrypted=crypto.encrypt(parsed.number), id_number_hash=digest,
+            id_number_masked=parsed.masked, sex=parsed.sex, birth_date=parsed.birth_date,
+            created_by=actor if actor is not None and actor.is_authenticated else None,
+            **{k: v for k, v in fields.items() if k in VETERAN_FIELDS},
+        )
+        veteran.name_pinyin, veteran.name_initials = name_pinyin(veteran.name)
+        veteran.full_clean(exclude=["id_number_encrypted", "id_number_hash", "id_number_masked", "name_pinyin",
+                                    "name_initials"])
+        veteran.save()
+        if categories:
+            veteran.categories.set(categories)
+        if tags:
+            veteran.tags.set(tags)
+    return veteran
+
+
+def veteran_update(*, actor: User | None, veteran: Veteran, categories=None, tags=None, **fields: Any) -> Veteran:
+    """Change the editable fields of a record (not its identity, unit or status)."""
+    changed = [k for k in fields if k in VETERAN_FIELDS]
+    for key in changed:
+        setattr(veteran, key, fields[key])
+    if "name" in changed:
+        veteran.name_pinyin, veteran.name_initials = name_pinyin(veteran.name)
+        changed += ["name_pinyin", "name_initials"]
+    with transaction.atomic():
+        veteran.full_clean(exclude=["id_number_encrypted", "id_number_hash", "id_number_masked", "name_pinyin",
+                                    "name_initials"])
+        veteran.save(update_fields=[*changed, "updated_at"])
+        if categories is not None:
+            veteran.categories.set(categories)
+        if tags is not None:
+            veteran.tags.set(tags)
+    return veteran
+
+
+def veteran_transfer(*, actor: User, veteran: Veteran, to_unit: OrgUnit | None, on: date, reason: str = "",
+                     destination: str = "") -> Transfer:
+    """迁出/迁入: move the record to another unit of the district, or out of it (status 迁出).
+
+    The receiving unit may be outside the actor's own area (a village hands a person to another street);
+    the history keeps both units.
+    """
+    if to_unit is None and not destination:
+        raise ValidationError({"destination": _("Give the unit or the place outside the district.")})
+    if to_unit is not None and to_unit.pk == veteran.org_unit_id:
+        raise ValidationError({"to_unit": _("The record already belongs to this unit.")})
+    if on > timezone.localdate():
+        raise ValidationError({"date": _("The date cannot be in the future.")})
+    with transaction.atomic():
+        locked = Veteran.objects.select_for_update().get(pk=veteran.pk)
+        if locked.status != VeteranStatus.ACTIVE:
+            raise ValidationError(_("Only a record on the register can be transferred."))
+        transfer = Transfer.objects.create(
+            veteran=locked, direction=TransferDirection.WITHIN if to_unit else TransferDirection.OUT,
+            from_unit=locked.org_unit, to_unit=to_unit, destination=destination, date=on, reason=reason, actor=actor,
+        )
+        if to_unit is not None:
+            locked.org_unit = to_unit
+            locked.save(update_fields=["org_unit", "updated_at"])
+        else:
+            locked.status, locked.status_date, locked.status_reason = VeteranStatus.MOVED_OUT, on, reason or destination
+            locked.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+    veteran.refresh_from_db()
+    return transfer
+
+
+def veteran_close(*, actor: User, veteran: Veteran, status: str, on: date, reason: str = "") -> Veteran:
+    """去世/注销: a soft close; the record stays and can be restored."""
+    if status not in (VeteranStatus.DECEASED, VeteranStatus.CANCELLED):
+        raise ValidationError({"status": _("Choose deceased or cancelled.")})
+    if on > timezone.localdate():
+        raise ValidationError({"date": _("The date cannot be in the future.")})
+    if on < veteran.birth_date:
+        raise ValidationError({"date": _("The date is before the person's birth.")})
+    veteran.status, veteran.status_date, veteran.status_reason = status, on, reason
+    veteran.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+    return veteran
+
+
+def veteran_restore(*, actor: User, veteran: Veteran) -> Veteran:
+    """Put a closed record back on the register."""
+    veteran.status, veteran.status_date, veteran.status_reason = VeteranStatus.ACTIVE, timezone.localdate(), ""
+    veteran.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+    return veteran
+
+
+def veteran_reveal_id(*, actor: User, veteran: Veteran, request=None) -> str:
+    """The full ID number for a user whose role may see it; every reveal is written to the access log."""
+    if not actor.has_perm("registry.reveal_id_number"):
+        raise PermissionError("reveal_id_number")
+    number = veteran.id_number
+    access_log_record(user=actor, action=AccessAction.REVEAL, obj=veteran, request=request)
+    return number
+
+
+def family_member_save(*, actor: User | None, veteran: Veteran, member: FamilyMember | None = None,
+                       id_number: str = "", **fields: Any) -> FamilyMember:
+    """Add or change a family member; their own ID number is validated and encrypted too."""
+    member = member or FamilyMember(veteran=veteran)
+    for key, value in fields.items():
+        setattr(member, key, value)
+    if id_number:
+        parsed = parse_id_number(id_number)
+        member.id_number_encrypted = crypto.encrypt(parsed.number)
+        member.id_number_hash = crypto.blind_index(parsed.number)
+        member.id_number_masked = parsed.masked
+        clash = FamilyMember.objects.filter(veteran=veteran, id_number_hash=member.id_number_hash).exclude(pk=member.pk)
+        if clash.exists():
+            raise ValidationError({"id_number": _("This family member is already recorded.")})
+    member.full_clean(exclude=["id_number_encrypted", "id_number_hash", "id_number_masked", "veteran"])
+    member.save()
+    return member
+
+
+CARD_FLOW = {
+    CardEventKind.APPLY: CardStatus.APPLIED,
+    CardEventKind.APPROVE: CardStatus.APPROVED,
+    CardEventKind.PRODUCE: CardStatus.PRODUCED,
+    CardEventKind.ISSUE: CardStatus.ISSUED,
+    CardEventKind.LOSS: CardStatus.LOST,
+    CardEventKind.REISSUE: CardStatus.ISSUED,
+    CardEventKind.REPLACE: CardStatus.ISSUED,
+    CardEventKind.REVOKE: CardStatus.REVOKED,
+}
+
+
+def card_event_record(*, actor: User, card: PreferentialCard, kind: str, on: date, note: str = "",
+                      number: str = "") -> CardEvent:
+    """One step in the life of a 优待证; the card's status follows the event."""
+    if on > timezone.localdate():
+        raise ValidationError({"date": _("The date cannot be in the future.")})
+    with transaction.atomic():
+        event = CardEvent.objects.create(card=card, kind=kind, date=on, note=note, actor=actor)
+        card.status = CARD_FLOW[CardEventKind(kind)]
+        update = ["status"]
+        if kind in (CardEventKind.ISSUE, CardEventKind.REISSUE, CardEventKind.REPLACE):
+            card.issued_on = on
+            update.append("issued_on")
+        if number:
+            card.number = number
+            update.append("number")
+        card.save(update_fields=update)
+    return event

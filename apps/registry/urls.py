@@ -1,0 +1,22 @@
+from django.urls import path
+
+from . import views
+from .urls_export import urlpatterns as export_urls
+from .urls_import import urlpatterns as import_urls
+
+app_name = "registry"
+
+urlpatterns = [
+    path("", views.VeteranListView.as_view(), name="veteran_list"),
+    path("new/", views.VeteranCreateView.as_view(), name="veteran_create"),
+    path("<int:pk>/", views.VeteranDetailView.as_view(), name="veteran_detail"),
+    path("<int:pk>/edit/", views.VeteranEditView.as_view(), name="veteran_edit"),
+    path("<int:pk>/transfer/", views.VeteranTransferView.as_view(), name="veteran_transfer"),
+    path("<int:pk>/close/", views.VeteranCloseView.as_view(), name="veteran_close"),
+    path("<int:pk>/restore/", views.veteran_restore, name="veteran_restore"),
+    path("<int:pk>/reveal/", views.veteran_reveal, name="veteran_reveal"),
+    path("<int:pk>/family/new/", views.FamilyMemberView.as_view(), name="family_create"),
+    path("<int:pk>/family/<int:member_pk>/", views.FamilyMemberView.as_view(), name="family_edit"),
+    *import_urls,
+    *export_urls,
+]

@@ -1,0 +1,3 @@
+"""Routes of the import pages (owned by the import work)."""
+
+urlpatterns: list = []

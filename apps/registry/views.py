@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views import View
+from django.views.decorators.http import require_POST
+from django.views.generic import TemplateView
+
+from apps.core.choices import AccessAction
+from apps.core.scoping import RoleRequiredMixin
+from apps.core.services import access_log_record
+
+from . import selectors, services
+from .forms import CloseForm, FamilyMemberForm, TransferForm, VeteranCreateForm, VeteranForm
+from .models import FamilyMember, Veteran
+from .paging import keyset_page
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _veteran_or_404(request, pk: int) -> Veteran:
+    try:
+        return selectors.veteran_detail(user=request.user, pk=pk)
+    except Veteran.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+class VeteranListView(RoleRequiredMixin, TemplateView):
+    """The register: one search box, filters, sortable columns, keyset paging, htmx updates."""
+
+    permission_required = "registry.view_veteran"
+    template_name = "registry/veteran_list.html"
+    page_size = 50
+
+    def get_template_names(self):
+        if self.request.htmx and not self.request.htmx.boosted:
+            return ["partials/veteran_table.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        filterset = selectors.veteran_filterset(user=self.request.user, params=self.request.GET)
+        queryset = filterset.qs.select_related("org_unit", "primary_category", "discharge_mode").only(
+            *selectors.LIST_COLUMNS_ONLY)
+        ctx["filter"] = filterset
+        ctx["page"] = keyset_page(queryset, self.request.GET, size=self.page_size)
+        ctx["ordering"] = self.request.GET.get("ordering", "-id")
+        ctx["query"] = self.request.GET
+        return ctx
+
+
+TABS = [("basic", _lazy("Basic")), ("service", _lazy("Service")), ("care", _lazy("Priority care")),
+        ("family", _lazy("Family")), ("card", _lazy("Preferential card")), ("history", _lazy("History")),
+        ("access", _lazy("Viewed or exported by"))]
+
+
+def service_years(veteran: Veteran) -> str:
+    """军龄: years and months from enlistment to discharge (or to today while unknown)."""
+    if not veteran.enlist_date:
+        return ""
+    end = veteran.discharge_date or timezone.localdate()
+    months = (end.year - veteran.enlist_date.year) * 12 + end.month - veteran.enlist_date.month
+    return _("%(y)d years %(m)d months") % {"y": months // 12, "m": months % 12}
+
+
+class VeteranDetailView(RoleRequiredMixin, View):
+    """一人一档: tabs for basic data, service, care, family, 优待证, history and who viewed the record."""
+
+    permission_required = "registry.view_veteran"
+
+    def get(self, request, pk: int):
+        veteran = _veteran_or_404(request, pk)
+        access_log_record(user=request.user, action=AccessAction.VIEW, obj=veteran, request=request)
+        tab = request.GET.get("tab", "basic")
+        ctx = {"veteran": veteran, "tab": tab, "tabs": TABS, "service_years": service_years(veteran)}
+        if tab == "care":
+            ctx["care"] = veteran.care.select_related("category", "benefit")
+        elif tab == "family":
+            ctx["family"] = veteran.family.select_related("relation", "health", "rank")
+        elif tab == "card":
+            ctx["cards"] = veteran.cards.prefetch_related("lifecycle")
+        elif tab == "history":
+            ctx["history"] = selectors.veteran_history(veteran=veteran)[:200]
+            ctx["transfers"] = veteran.transfers.select_related("from_unit", "to_unit", "actor")
+        elif tab == "access":
+            ctx["access"] = selectors.veteran_access_log(user=request.user, veteran=veteran)[:200]
+        template = "partials/veteran_tab.html" if request.htmx else "registry/veteran_detail.html"
+        return render(request, template, ctx)
+
+
+class VeteranCreateView(RoleRequiredMixin, View):
+    permission_required = "registry.add_veteran"
+
+    def _render(self, request, form):
+        return render(request, "registry/veteran_form.html", {"form": form, "title": _("New record")})
+
+    def get(self, request):
+        return self._render(request, VeteranCreateForm(user=request.user))
+
+    def post(self, request):
+        form = VeteranCreateForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                veteran = services.veteran_register(actor=request.user, **data)
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, _("Record created."))
+                return redirect(veteran)
+        return self._render(request, form)
+
+
+class VeteranEditView(RoleRequiredMixin, View):
+    permission_required = "registry.change_veteran"
+
+    def _render(self, request, form, veteran):
+        return render(request, "registry/veteran_form.html",
+                      {"form": form, "veteran": veteran, "title": _("Edit %(name)s") % {"name": veteran.name}})
+
+    def get(self, request, pk: int):
+        veteran = _veteran_or_404(request, pk)
+        return self._render(request, VeteranForm(instance=veteran), veteran)
+
+    def post(self, request, pk: int):
+        veteran = _veteran_or_404(request, pk)
+        form = VeteranForm(request.POST, instance=Veteran.objects.get(pk=veteran.pk))
+        if form.is_valid():
+            try:
+                services.veteran_update(actor=request.user, veteran=veteran, **form.cleaned_data)
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, _("Record saved."))
+                return redirect(veteran)
+        return self._render(request, form, veteran)
+
+
+class VeteranTransferView(RoleRequiredMixin, View):
+    permission_required = "registry.transfer_veteran"
+
+    def _render(self, request, form, veteran):
+        return render(request, "registry/veteran_action.html",
+                      {"form": form, "veteran": veteran, "title": _("Transfer %(name)s") % {"name": veteran.name}})
+
+    def get(self, request, pk: int):
+        return self._render(request, TransferForm(), _veteran_or_404(request, pk))
+
+    def post(self, request, pk: int):
+        veteran = _veteran_or_404(request, pk)
+        form = TransferForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.veteran_transfer(actor=request.user, veteran=veteran, to_unit=data["to_unit"], on=data["date"],
+                                          reason=data["reason"], destination=data["destination"])
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, _("Record transferred."))
+                if Veteran.objects.visible_to(request.user).filter(pk=veteran.pk).exists():
+                    return redirect(veteran)
+                return redirect("registry:veteran_list")
+        return self._render(request, form, veteran)
+
+
+class VeteranCloseView(RoleRequiredMixin, View):
+    permission_required = "registry.change_veteran"
+
+    def _render(self, request, form, veteran):
+        return render(request, "registry/veteran_action.html",
+                      {"form": form, "veteran": veteran, "title": _("Close the record of %(name)s") % {"name": veteran.name}})
+
+    def get(self, request, pk: int):
+        return self._render(request, CloseForm(), _veteran_or_404(request, pk))
+
+    def post(self, request, pk: int):
+        veteran = _veteran_or_404(request, pk)
+        form = CloseForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.veteran_close(actor=request.user, veteran=veteran, status=data["status"], on=data["date"],
+                                       reason=data["reason"])
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, _("Record closed; it can be restored."))
+                return redirect(veteran)
+        return self._render(request, form, veteran)
+
+
+@login_required
+@permission_required("registry.change_veteran", raise_exception=True)
+@require_POST
+def veteran_restore(request, pk: int):
+    veteran = _veteran_or_404(request, pk)
+    services.veteran_restore(actor=request.user, veteran=veteran)
+    messages.success(request, _("Record restored to the register."))
+    return redirect(veteran)
+
+
+@login_required
+@permission_required("registry.reveal_id_number", raise_exception=True)
+@require_POST
+def veteran_reveal(request, pk: int):
+    """Show the full ID number once; the reveal is written to the access log."""
+    veteran = _veteran_or_404(request, pk)
+    number = services.veteran_reveal_id(actor=request.user, veteran=veteran, request=request)
+    return render(request, "partials/id_revealed.html", {"number": number})
+
+
+class FamilyMemberView(RoleRequiredMixin, View):
+    permission_required = "registry.add_familymember"
+
+    def _member(self, veteran, member_pk):
+        if member_pk is None:
+            return None
+        return get_object_or_404(FamilyMember.objects.visible_to(self.request.user), pk=member_pk, veteran=veteran)
+
+    def _render(self, request, form, veteran):
+        return render(request, "registry/veteran_action.html",
+                      {"form": form, "veteran": veteran, "title": _("Family member of %(name)s") % {"name": veteran.name}})
+
+    def get(self, request, pk: int, member_pk: int | None = None):
+        veteran = _veteran_or_404(request, pk)
+        return self._render(request, FamilyMemberForm(instance=self._member(veteran, member_pk)), veteran)
+
+    def post(self, request, pk: int, member_pk: int | None = None):
+        veteran = _veteran_or_404(request, pk)
+        member = self._member(veteran, member_pk)
+        form = FamilyMemberForm(request.POST, instance=member)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                services.family_member_save(actor=request.user, veteran=veteran, member=member, **data)
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(request, _("Family member saved."))
+                return redirect(f"{veteran.get_absolute_url()}?tab=family")
+        return self._render(request, form, veteran)

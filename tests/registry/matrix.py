@@ -1,0 +1,55 @@
+"""Registry rows of the permission matrix (see tests/permissions.py). Records belong to village A1."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from apps.registry import services
+from tests.permissions import A1_OUT_OF_SCOPE, A1_SCOPE, DISTRICT, MANAGERS, REDIRECT, STATIONS, Route
+from tests.registry.factories import id_number, make_veteran
+
+VIEWERS = DISTRICT | STATIONS | MANAGERS  # registry.view_veteran
+KEEPERS = VIEWERS - {"leader"}  # add/change/transfer/reveal: leadership only reads
+A1_KEEPERS = A1_SCOPE - {"leader"}
+
+
+def veteran_pk(objs):
+    return {"pk": objs["veteran"].pk}
+
+
+def objects(users, tree) -> dict:
+    veteran = make_veteran(tree["village_a1"], name="甲一老兵")
+    member = services.family_member_save(actor=None, veteran=veteran, name="甲一家属", id_number=id_number("19820202"))
+    return {"veteran": veteran, "family_member": member}
+
+
+ROUTES = [
+    Route("registry:veteran_list", ok=VIEWERS),
+    Route("registry:veteran_create", ok=KEEPERS),
+    Route("registry:veteran_detail", kwargs=veteran_pk, ok=A1_SCOPE, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:veteran_edit", kwargs=veteran_pk, ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:veteran_transfer", kwargs=veteran_pk, ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:veteran_close", kwargs=veteran_pk, ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:veteran_restore", "post", kwargs=veteran_pk, ok=A1_KEEPERS, ok_status=REDIRECT,
+          not_found=A1_OUT_OF_SCOPE),
+    Route("registry:veteran_reveal", "post", kwargs=veteran_pk, ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:family_create", kwargs=veteran_pk, ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:family_edit", kwargs=lambda objs: {"pk": objs["veteran"].pk, "member_pk": objs["family_member"].pk},
+          ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+]
+
+# Rows of the import, export and API work live beside this file as matrix_<part>.py.
+_PARTS = [importlib.import_module(f"tests.registry.{p.stem}")
+          for p in sorted(Path(__file__).parent.glob("matrix_*.py"))]
+for _part in _PARTS:
+    ROUTES.extend(_part.ROUTES)
+_base_objects = objects
+
+
+def objects(users, tree) -> dict:  # noqa: F811 - extended with the parts' records
+    objs = _base_objects(users, tree)
+    for part in _PARTS:
+        if hasattr(part, "objects"):
+            objs.update(part.objects(users, tree))
+    return objs
