@@ -1,0 +1,94 @@
+"""The register page: one search box (name, pinyin, initials, ID, phone), filters, scope, keyset paging."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from apps.registry.models import Code
+from tests.conftest import login
+from tests.registry.factories import id_number, make_veteran
+
+
+@pytest.fixture
+def people(tree):
+    return {
+        "zhangwei": make_veteran(tree["village_a1"], name="张伟", phone="13900000001"),
+        "zhangwen": make_veteran(tree["village_a2"], name="张文"),
+        "wangfang": make_veteran(tree["village_a1"], name="王芳", id_number=id_number("19750512", sequence=22)),
+        "other_street": make_veteran(tree["village_b1"], name="张卫"),
+    }
+
+
+def names(client, **params):
+    response = client.get(reverse("registry:veteran_list"), params)
+    assert response.status_code == 200
+    return {v.name for v in response.context["page"].rows}
+
+
+def test_search_by_name_pinyin_initials_id_and_phone(client, users, people):
+    login(client, users["street_a"])
+    assert names(client, q="张") == {"张伟", "张文"}  # 张卫 is in street B
+    assert names(client, q="zhangwei") == {"张伟"}
+    assert names(client, q="ZW") == {"张伟", "张文"}
+    assert names(client, q="zhangw") == {"张伟", "张文"}
+    assert names(client, q=people["wangfang"].id_number) == {"王芳"}
+    assert names(client, q=people["wangfang"].id_number.lower().replace("x", "x")) == {"王芳"}
+    assert names(client, q="13900000001") == {"张伟"}
+    assert names(client, q="zzz") == set()
+
+
+def test_a_village_sees_only_its_own_people(client, users, people):
+    login(client, users["village_a1"])
+    assert names(client) == {"张伟", "王芳"}
+    login(client, users["village_a2"])
+    assert names(client) == {"张文"}
+    assert client.get(reverse("registry:veteran_detail", args=[people["zhangwei"].pk])).status_code == 404
+
+
+def test_filters_by_unit_category_and_age(client, users, tree, people):
+    login(client, users["bureau"])
+    assert names(client, unit=tree["street_a"].pk) == {"张伟", "张文", "王芳"}
+    cadre = Code.objects.get(kind="category", name="军队转业干部")
+    make_veteran(tree["village_a1"], name="赵军", primary_category=cadre)
+    assert names(client, category=cadre.pk) == {"赵军"}
+    old = make_veteran(tree["village_a1"], name="钱老", id_number=id_number("19300101"))
+    assert names(client, age="80-") == {old.name}
+
+
+def test_keyset_paging_walks_every_row_once(client, users, tree):
+    for i in range(7):
+        make_veteran(tree["village_a1"], name=f"测试{i}")
+    login(client, users["village_a1"])
+    seen, params = [], {"ordering": "name"}
+    from apps.registry.views import VeteranListView
+    VeteranListView.page_size = 3
+    try:
+        while True:
+            response = client.get(reverse("registry:veteran_list"), params)
+            page = response.context["page"]
+            seen += [v.name for v in page.rows]
+            if not page.next_cursor:
+                break
+            params = {"ordering": "name", "after": page.next_cursor}
+        back = client.get(reverse("registry:veteran_list"), {"ordering": "name", "before": page.prev_cursor})
+        assert [v.name for v in back.context["page"].rows] == seen[3:6]
+    finally:
+        VeteranListView.page_size = 50
+    assert seen == sorted(seen, key=lambda n: (n,)) and len(seen) == len(set(seen)) == 7
+
+
+def test_query_count_does_not_grow_with_rows(client, users, tree):
+    login(client, users["village_a1"])
+    url = reverse("registry:veteran_list")
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    make_veteran(tree["village_a1"], name="一号")
+    few = count()
+    for i in range(15):
+        make_veteran(tree["village_a1"], name=f"多{i}")
+    assert count() == few
