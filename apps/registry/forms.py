@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.forms import OrgUnitChoiceField
@@ -8,6 +9,7 @@ from apps.core.models import OrgUnit, User
 
 from .choices import CodeKind, HukouType, Sex, VeteranStatus
 from .models import Code, FamilyMember, Veteran
+from . import services
 from .services import VETERAN_FIELDS
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -19,6 +21,15 @@ def code_field(kind: CodeKind, label, required: bool = False) -> forms.ModelChoi
 
 class VeteranForm(forms.ModelForm):
     """Identity, service, placement and tags. Create adds the ID number and the responsible unit."""
+
+    SECTIONS = [
+        (_("Identity"), ["name", "id_number", "sex", "birth_date", "org_unit", "ethnic", "political", "education",
+                         "marital", "health", "hukou_type", "hukou_address", "address", "phone"]),
+        (_("Categories"), ["primary_category", "categories", "tags", "employment"]),
+        (_("Service"), ["enlist_date", "enlist_place", "discharge_date", "branch", "troop_code", "re_enlisted",
+                        "military_category", "rank", "discharge_mode", "certificate_type", "certificate_number"]),
+        (_("Placement"), ["report_date", "placement_unit", "placement_unit_nature", "notes"]),
+    ]
 
     categories = forms.ModelMultipleChoiceField(queryset=Code.objects.of(CodeKind.CATEGORY), required=False,
                                                 label=_("Collection categories"), widget=forms.CheckboxSelectMultiple)
@@ -57,6 +68,18 @@ class VeteranCreateForm(VeteranForm):
         if user.org_unit_id and units.filter(pk=user.org_unit_id).exists():
             self.fields["org_unit"].initial = user.org_unit_id
 
+    def clean(self):
+        # Check the ID number at once, with the sex and birth date typed beside it (the service checks again).
+        data = super().clean()
+        if data.get("id_number"):
+            try:
+                services.parse_id_number(data["id_number"], sex=data.get("sex") or None,
+                                         birth_date=data.get("birth_date"))
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field, errors)
+        return data
+
 
 class TransferForm(forms.Form):
     to_unit = OrgUnitChoiceField(label=_("To unit in the district"), queryset=OrgUnit.objects.none(), required=False)
@@ -84,3 +107,8 @@ class FamilyMemberForm(forms.ModelForm):
         model = FamilyMember
         fields = ["relation", "name", "phone", "work_unit", "health", "is_active_duty", "troop_location",
                   "military_category", "rank"]
+
+
+def form_sections(form) -> list[tuple[str, list]]:
+    """The form's bound fields grouped under the section titles, in order."""
+    return [(title, [form[name] for name in names if name in form.fields]) for title, names in form.SECTIONS]

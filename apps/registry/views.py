@@ -17,7 +17,7 @@ from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 
 from . import selectors, services
-from .forms import CloseForm, FamilyMemberForm, TransferForm, VeteranCreateForm, VeteranForm
+from .forms import CloseForm, FamilyMemberForm, TransferForm, VeteranCreateForm, VeteranForm, form_sections
 from .models import FamilyMember, Veteran
 from .paging import keyset_page
 
@@ -104,7 +104,8 @@ class VeteranCreateView(RoleRequiredMixin, View):
     permission_required = "registry.add_veteran"
 
     def _render(self, request, form):
-        return render(request, "registry/veteran_form.html", {"form": form, "title": _("New record")})
+        return render(request, "registry/veteran_form.html",
+                      {"form": form, "sections": form_sections(form), "title": _("New record")})
 
     def get(self, request):
         return self._render(request, VeteranCreateForm(user=request.user))
@@ -128,7 +129,8 @@ class VeteranEditView(RoleRequiredMixin, View):
 
     def _render(self, request, form, veteran):
         return render(request, "registry/veteran_form.html",
-                      {"form": form, "veteran": veteran, "title": _("Edit %(name)s") % {"name": veteran.name}})
+                      {"form": form, "sections": form_sections(form), "veteran": veteran,
+                       "title": _("Edit %(name)s") % {"name": veteran.name}})
 
     def get(self, request, pk: int):
         veteran = _veteran_or_404(request, pk)
