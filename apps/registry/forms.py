@@ -7,9 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.forms import OrgUnitChoiceField
 from apps.core.models import OrgUnit, User
 
+from . import services
 from .choices import CodeKind, HukouType, Sex, VeteranStatus
 from .models import Code, FamilyMember, Veteran
-from . import services
 from .services import VETERAN_FIELDS
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
