@@ -82,7 +82,8 @@ class VeteranDetailView(RoleRequiredMixin, View):
 
     def get(self, request, pk: int):
         veteran = _veteran_or_404(request, pk)
-        access_log_record(user=request.user, action=AccessAction.VIEW, obj=veteran, request=request)
+        if not request.htmx:  # one entry per opening of the record, not per tab
+            access_log_record(user=request.user, action=AccessAction.VIEW, obj=veteran, request=request)
         tab = request.GET.get("tab", "basic")
         ctx = {"veteran": veteran, "tab": tab, "tabs": TABS, "service_years": service_years(veteran)}
         if tab == "care":
