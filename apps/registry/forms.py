@@ -8,8 +8,8 @@ from apps.core.forms import OrgUnitChoiceField
 from apps.core.models import OrgUnit, User
 
 from . import services
-from .choices import CodeKind, HukouType, Sex, VeteranStatus
-from .models import Code, FamilyMember, Veteran
+from .choices import AttachmentKind, CardEventKind, CardType, CodeKind, HukouType, Sex, VeteranStatus
+from .models import CareEntitlement, Code, FamilyMember, Veteran
 from .services import VETERAN_FIELDS
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -107,6 +107,35 @@ class FamilyMemberForm(forms.ModelForm):
         model = FamilyMember
         fields = ["relation", "name", "phone", "work_unit", "health", "is_active_duty", "troop_location",
                   "military_category", "rank"]
+
+
+class CareEntitlementForm(forms.ModelForm):
+    class Meta:
+        model = CareEntitlement
+        fields = ["category", "disability_grade", "disability_nature", "benefit", "monthly_amount", "support_mode",
+                  "start_date", "end_date"]
+        widgets = {"start_date": DATE, "end_date": DATE}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].required = True
+        self.fields["disability_grade"].widget.attrs.update({"min": 1, "max": 10})
+
+
+class CardCreateForm(forms.Form):
+    card_type = forms.ChoiceField(label=_("Card type"), choices=CardType.choices)
+
+
+class CardEventForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Event"), choices=CardEventKind.choices)
+    date = forms.DateField(label=_("Date"), widget=DATE)
+    number = forms.CharField(label=_("Card number"), max_length=40, required=False)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class AttachmentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Document"), choices=AttachmentKind.choices)
+    file = forms.FileField(label=_("File (PDF, JPG or PNG, at most 10 MB)"))
 
 
 def form_sections(form) -> list[tuple[str, list]]:

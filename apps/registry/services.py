@@ -17,7 +17,7 @@ from apps.core.services import access_log_record
 
 from . import crypto, idnumber
 from .choices import CardEventKind, CardStatus, TransferDirection, VeteranStatus
-from .models import CardEvent, FamilyMember, PreferentialCard, Transfer, Veteran
+from .models import Attachment, CardEvent, CareEntitlement, FamilyMember, PreferentialCard, Transfer, Veteran
 
 # Fields a caller may set directly on a Veteran (everything but identity, scope and status).
 VETERAN_FIELDS = (
@@ -225,3 +225,50 @@ def card_event_record(*, actor: User, card: PreferentialCard, kind: str, on: dat
             update.append("number")
         card.save(update_fields=update)
     return event
+
+
+def care_entitlement_save(*, actor: User | None, veteran: Veteran, entitlement: CareEntitlement | None = None,
+                          **fields: Any) -> CareEntitlement:
+    """Add or change a priority-care category of a person; disability needs a grade and a nature."""
+    entitlement = entitlement or CareEntitlement(veteran=veteran)
+    for key, value in fields.items():
+        setattr(entitlement, key, value)
+    errors = {}
+    if entitlement.category and entitlement.category.name.startswith(("残疾", "伤残")):
+        if not entitlement.disability_grade:
+            errors["disability_grade"] = _("A disability needs its grade (1–10).")
+        if not entitlement.disability_nature:
+            errors["disability_nature"] = _("A disability needs its nature (in combat, on duty, illness).")
+    if entitlement.start_date and entitlement.end_date and entitlement.end_date < entitlement.start_date:
+        errors["end_date"] = _("The end is before the start.")
+    if errors:
+        raise ValidationError(errors)
+    entitlement.full_clean(exclude=["veteran"])
+    entitlement.save()
+    return entitlement
+
+
+def card_create(*, actor: User, veteran: Veteran, card_type: str) -> PreferentialCard:
+    """建档立卡: open the 优待证 file of a person (one per card type)."""
+    if PreferentialCard.objects.filter(veteran=veteran, card_type=card_type).exists():
+        raise ValidationError({"card_type": _("This person already has this card.")})
+    with transaction.atomic():
+        card = PreferentialCard.objects.create(veteran=veteran, card_type=card_type)
+    return card
+
+
+ATTACHMENT_TYPES = {".pdf", ".jpg", ".jpeg", ".png"}
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def attachment_add(*, actor: User, veteran: Veteran, upload, kind: str) -> Attachment:
+    """Store a scan (PDF or image, at most 10 MB) with the record."""
+    import os
+
+    extension = os.path.splitext(upload.name)[1].lower()
+    if extension not in ATTACHMENT_TYPES:
+        raise ValidationError({"file": _("Upload a PDF, JPG or PNG file.")})
+    if upload.size > ATTACHMENT_MAX_BYTES:
+        raise ValidationError({"file": _("The file is larger than 10 MB.")})
+    return Attachment.objects.create(veteran=veteran, kind=kind, file=upload, original_name=upload.name[:200],
+                                     uploaded_by=actor)

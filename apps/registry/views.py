@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,8 +18,19 @@ from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 
 from . import selectors, services
-from .forms import CloseForm, FamilyMemberForm, TransferForm, VeteranCreateForm, VeteranForm, form_sections
-from .models import FamilyMember, Veteran
+from .forms import (
+    AttachmentForm,
+    CardCreateForm,
+    CardEventForm,
+    CareEntitlementForm,
+    CloseForm,
+    FamilyMemberForm,
+    TransferForm,
+    VeteranCreateForm,
+    VeteranForm,
+    form_sections,
+)
+from .models import Attachment, CareEntitlement, FamilyMember, PreferentialCard, Veteran
 from .paging import keyset_page
 
 
@@ -62,7 +74,8 @@ class VeteranListView(RoleRequiredMixin, TemplateView):
 
 
 TABS = [("basic", _lazy("Basic")), ("service", _lazy("Service")), ("care", _lazy("Priority care")),
-        ("family", _lazy("Family")), ("card", _lazy("Preferential card")), ("history", _lazy("History")),
+        ("family", _lazy("Family")), ("card", _lazy("Preferential card")), ("files", _lazy("Documents")),
+        ("history", _lazy("History")),
         ("access", _lazy("Viewed or exported by"))]
 
 
@@ -92,6 +105,8 @@ class VeteranDetailView(RoleRequiredMixin, View):
             ctx["family"] = veteran.family.select_related("relation", "health", "rank")
         elif tab == "card":
             ctx["cards"] = veteran.cards.prefetch_related("lifecycle")
+        elif tab == "files":
+            ctx["attachments"] = veteran.attachments.select_related("uploaded_by")
         elif tab == "history":
             ctx["history"] = selectors.veteran_history(veteran=veteran)[:200]
             ctx["transfers"] = veteran.transfers.select_related("from_unit", "to_unit", "actor")
@@ -225,33 +240,107 @@ def veteran_reveal(request, pk: int):
     return render(request, "partials/id_revealed.html", {"number": number})
 
 
-class FamilyMemberView(RoleRequiredMixin, View):
-    permission_required = "registry.add_familymember"
+class RecordPartView(RoleRequiredMixin, View):
+    """Add or change one part of a record (family member, care category, card, document).
 
-    def _member(self, veteran, member_pk):
-        if member_pk is None:
+    Subclasses name the form, the optional child model (looked up in scope by ``part_pk``), the service
+    that saves, and the tab to return to.
+    """
+
+    form_class = None
+    part_model = None
+    tab = "basic"
+    title = ""
+    multipart = False
+
+    def part(self, veteran, part_pk):
+        if part_pk is None or self.part_model is None:
             return None
-        return get_object_or_404(FamilyMember.objects.visible_to(self.request.user), pk=member_pk, veteran=veteran)
+        return get_object_or_404(self.part_model.objects.visible_to(self.request.user), pk=part_pk, veteran=veteran)
+
+    def make_form(self, data=None, files=None, instance=None):
+        if issubclass(self.form_class, forms.ModelForm):
+            return self.form_class(data, files, instance=instance)
+        return self.form_class(data, files)
+
+    def save(self, veteran, part, data: dict) -> None:
+        raise NotImplementedError
 
     def _render(self, request, form, veteran):
-        return render(request, "registry/veteran_action.html",
-                      {"form": form, "veteran": veteran, "title": _("Family member of %(name)s") % {"name": veteran.name}})
+        return render(request, "registry/veteran_action.html", {
+            "form": form, "veteran": veteran, "multipart": self.multipart,
+            "title": f"{self.title} · {veteran.name}"})
 
-    def get(self, request, pk: int, member_pk: int | None = None):
+    def get(self, request, pk: int, part_pk: int | None = None):
         veteran = _veteran_or_404(request, pk)
-        return self._render(request, FamilyMemberForm(instance=self._member(veteran, member_pk)), veteran)
+        return self._render(request, self.make_form(instance=self.part(veteran, part_pk)), veteran)
 
-    def post(self, request, pk: int, member_pk: int | None = None):
+    def post(self, request, pk: int, part_pk: int | None = None):
         veteran = _veteran_or_404(request, pk)
-        member = self._member(veteran, member_pk)
-        form = FamilyMemberForm(request.POST, instance=member)
+        part = self.part(veteran, part_pk)
+        form = self.make_form(request.POST, request.FILES, instance=part)
         if form.is_valid():
-            data = dict(form.cleaned_data)
             try:
-                services.family_member_save(actor=request.user, veteran=veteran, member=member, **data)
+                self.save(veteran, part, dict(form.cleaned_data))
             except ValidationError as exc:
                 _apply_errors(form, exc)
             else:
-                messages.success(request, _("Family member saved."))
-                return redirect(f"{veteran.get_absolute_url()}?tab=family")
+                messages.success(request, _("Saved."))
+                return redirect(f"{veteran.get_absolute_url()}?tab={self.tab}")
         return self._render(request, form, veteran)
+
+
+class FamilyMemberView(RecordPartView):
+    permission_required = "registry.add_familymember"
+    form_class, part_model, tab, title = FamilyMemberForm, FamilyMember, "family", _lazy("Family member")
+
+    def save(self, veteran, part, data):
+        services.family_member_save(actor=self.request.user, veteran=veteran, member=part, **data)
+
+
+class CareEntitlementView(RecordPartView):
+    permission_required = "registry.add_careentitlement"
+    form_class, part_model, tab, title = CareEntitlementForm, CareEntitlement, "care", _lazy("Priority-care category")
+
+    def save(self, veteran, part, data):
+        services.care_entitlement_save(actor=self.request.user, veteran=veteran, entitlement=part, **data)
+
+
+class CardCreateView(RecordPartView):
+    permission_required = "registry.add_preferentialcard"
+    form_class, tab, title = CardCreateForm, "card", _lazy("Open a preferential card file")
+
+    def save(self, veteran, part, data):
+        services.card_create(actor=self.request.user, veteran=veteran, card_type=data["card_type"])
+
+
+class CardEventView(RecordPartView):
+    permission_required = "registry.change_preferentialcard"
+    form_class, part_model, tab, title = CardEventForm, PreferentialCard, "card", _lazy("Preferential card event")
+
+    def get(self, request, pk: int, part_pk: int | None = None):
+        self.part(_veteran_or_404(request, pk), part_pk)  # 404 for a card out of scope
+        return super().get(request, pk, part_pk)
+
+    def save(self, veteran, part, data):
+        services.card_event_record(actor=self.request.user, card=part, kind=data["kind"], on=data["date"],
+                                   note=data["note"], number=data["number"])
+
+
+class AttachmentUploadView(RecordPartView):
+    permission_required = "registry.add_attachment"
+    form_class, tab, title, multipart = AttachmentForm, "files", _lazy("Add a document"), True
+
+    def save(self, veteran, part, data):
+        services.attachment_add(actor=self.request.user, veteran=veteran, upload=data["file"], kind=data["kind"])
+
+
+@login_required
+@permission_required("registry.view_attachment", raise_exception=True)
+def attachment_download(request, pk: int, part_pk: int):
+    """A scan of a document: scoped like its record and written to the access log."""
+    veteran = _veteran_or_404(request, pk)
+    attachment = get_object_or_404(Attachment.objects.visible_to(request.user), pk=part_pk, veteran=veteran)
+    access_log_record(user=request.user, action=AccessAction.DOWNLOAD, obj=veteran, request=request,
+                      detail={"attachment": attachment.pk, "file": attachment.original_name})
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from apps.registry import services
+from apps.registry.models import Code
 from tests.permissions import A1_OUT_OF_SCOPE, A1_SCOPE, DISTRICT, MANAGERS, REDIRECT, STATIONS, Route
 from tests.registry.factories import id_number, make_veteran
 
@@ -21,7 +24,16 @@ def veteran_pk(objs):
 def objects(users, tree) -> dict:
     veteran = make_veteran(tree["village_a1"], name="甲一老兵")
     member = services.family_member_save(actor=None, veteran=veteran, name="甲一家属", id_number=id_number("19820202"))
-    return {"veteran": veteran, "family_member": member}
+    care = services.care_entitlement_save(actor=None, veteran=veteran,
+                                          category=Code.objects.get(kind="care_category", name="参战退役人员"))
+    card = services.card_create(actor=None, veteran=veteran, card_type="veteran")
+    attachment = services.attachment_add(actor=None, veteran=veteran, kind="other",
+                                         upload=SimpleUploadedFile("scan.pdf", b"%PDF-1.4 test", "application/pdf"))
+    return {"veteran": veteran, "family_member": member, "care": care, "card": card, "attachment": attachment}
+
+
+def part(key):
+    return lambda objs: {"pk": objs["veteran"].pk, "part_pk": objs[key].pk}
 
 
 ROUTES = [
@@ -35,8 +47,13 @@ ROUTES = [
           not_found=A1_OUT_OF_SCOPE),
     Route("registry:veteran_reveal", "post", kwargs=veteran_pk, ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
     Route("registry:family_create", kwargs=veteran_pk, ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
-    Route("registry:family_edit", kwargs=lambda objs: {"pk": objs["veteran"].pk, "member_pk": objs["family_member"].pk},
-          ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:family_edit", kwargs=part("family_member"), ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:care_create", kwargs=veteran_pk, ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:care_edit", kwargs=part("care"), ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:card_create", kwargs=veteran_pk, ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:card_event", kwargs=part("card"), ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:attachment_create", kwargs=veteran_pk, ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
+    Route("registry:attachment_download", kwargs=part("attachment"), ok=A1_SCOPE, not_found=A1_OUT_OF_SCOPE),
 ]
 
 # Rows of the import, export and API work live beside this file as matrix_<part>.py.
