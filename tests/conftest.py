@@ -19,6 +19,12 @@ PASSWORD = "Test#Passw0rd"
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Uploaded and generated files of a test go to its own temporary folder."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
 @pytest.fixture
 def roles(db) -> None:
     """The seeded roles. A transactional test's flush empties auth_group, so re-grant idempotently."""
