@@ -122,6 +122,7 @@ def celery_worker(transactional_db, settings):
         "DJANGO_SETTINGS_MODULE": "veterans_portal.settings.worker_test",
         "TEST_DATABASE_NAME": db["NAME"],
         "REDIS_URL": redis_url,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),  # the test's own media folder (see media_root)
     }
     celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
     proc = subprocess.Popen(
