@@ -47,6 +47,7 @@ def active_key(items: list[NavItem], view_name: str) -> str:
 
 
 register(NavItem("home", _("Home"), "core:home", "house", order=0))
+register(NavItem("downloads", _("Download centre"), "jobs:job_list", "cloud-download", order=890))
 register(NavItem("orgunits", _("Org units"), "core:orgunit_list", "diagram-3", "core.view_orgunit", order=900))
 register(NavItem("users", _("Users"), "core:user_list", "people", "core.manage_users", order=910))
 register(NavItem("audit", _("Audit log"), "core:audit", "shield-check", "core.view_audit", order=920))

@@ -259,6 +259,11 @@ PGTRIGGER_INSTALL_ON_MIGRATE = True
 
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 
+# Registry: sheets of more rows are imported in the background; exports of more rows (and every export
+# of full ID numbers) need a reason and run in the background into the download centre.
+REGISTRY_IMPORT_SYNC_MAX_ROWS = env.int("REGISTRY_IMPORT_SYNC_MAX_ROWS", default=2000)
+REGISTRY_EXPORT_SYNC_MAX_ROWS = env.int("REGISTRY_EXPORT_SYNC_MAX_ROWS", default=5000)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

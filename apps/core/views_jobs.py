@@ -1,0 +1,108 @@
+"""The download centre: a user's own background jobs, their progress and their result files.
+
+Jobs are scoped by ``Job.objects.visible_to(user)`` (owner only): another user's job answers 404.
+A job's ``kind`` is the name of the Celery task that runs it with the job's primary key, so a
+failed job is re-run here without core knowing the app that started it.
+"""
+
+from __future__ import annotations
+
+from celery import current_app
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.generic import TemplateView
+
+from .choices import AccessAction, JobStatus
+from .models import Job, User
+from .services import access_log_record
+
+ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+# --- services (job life cycle as seen from core) ------------------------------------------------
+
+
+def job_task(job: Job):
+    """The registered Celery task that runs jobs of this kind, or None."""
+    return current_app.tasks.get(job.kind)
+
+
+def job_retry(*, actor: User, job: Job) -> Job:
+    """Put a failed job back in the queue (after the transaction commits); its old result is dropped."""
+    task = job_task(job)
+    if job.status != JobStatus.FAILED or task is None:
+        raise ValueError("only a failed job of a known kind can be retried")
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.status != JobStatus.FAILED:
+            raise ValueError("the job is no longer failed")
+        old = locked.output_file.name
+        locked.status, locked.progress, locked.error, locked.finished_at = JobStatus.PENDING, 0, "", None
+        locked.output_file = ""
+        locked.save(update_fields=["status", "progress", "error", "finished_at", "output_file"])
+        if old:
+            storage = locked.output_file.storage
+            transaction.on_commit(lambda: storage.delete(old))
+        transaction.on_commit(lambda: task.delay(locked.pk))
+    return locked
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+
+class JobListView(LoginRequiredMixin, TemplateView):
+    """The user's jobs, newest first; while one is waiting or running the table refreshes itself (htmx)."""
+
+    template_name = "core/job_list.html"
+    partial_template_name = "partials/job_table.html"
+    paginate_by = 20
+
+    def get_template_names(self) -> list[str]:
+        if self.request.htmx and not self.request.htmx.boosted:
+            return [self.partial_template_name]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        jobs = Job.objects.visible_to(self.request.user).order_by("-created_at", "-pk")
+        page = Paginator(jobs, self.paginate_by).get_page(self.request.GET.get("page"))
+        ctx["page_obj"] = page
+        ctx["jobs"] = list(page)
+        ctx["polling"] = any(job.status in ACTIVE for job in ctx["jobs"])
+        return ctx
+
+
+@login_required
+def job_download(request, pk: int):
+    """The result file of one of the user's own finished jobs; every download is written to the access log."""
+    job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
+    if job.status != JobStatus.DONE or not job.output_file:
+        raise Http404
+    try:
+        handle = job.output_file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    access_log_record(user=request.user, action=AccessAction.DOWNLOAD, obj=job, request=request,
+                      detail={"kind": job.kind, "file": job.output_file.name, "rows": job.result.get("rows")})
+    filename = job.result.get("filename") or job.output_file.name.rsplit("/", 1)[-1]
+    return FileResponse(handle, as_attachment=True, filename=filename)
+
+
+@login_required
+@require_POST
+def job_retry_view(request, pk: int):
+    job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
+    try:
+        job_retry(actor=request.user, job=job)
+    except ValueError:
+        messages.error(request, _("Only a failed job can be run again."))
+    else:
+        messages.success(request, _("The job was put back in the queue."))
+    return redirect("jobs:job_list")

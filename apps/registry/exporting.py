@@ -1,0 +1,345 @@
+"""Export of the veteran list to xlsx: what the user's filters show, scoped, masked, watermarked, logged.
+
+The rows come from the same FilterSet as the list page (``selectors.veteran_filterset``) and stream
+from a server-side cursor as flat tuples (``values_list`` with ``org_unit__name``-style look-ups,
+no model instances); XlsxWriter in ``constant_memory`` mode flushes each row to disk as it is
+written, so memory stays flat however many rows there are.
+
+Small masked exports are written while the user waits; larger ones, and every export of full ID
+numbers, need a reason and run as a background job (``tasks_export.export_veterans``) whose
+result lands in the user's download centre.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO
+
+import xlsxwriter
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from apps.core.choices import AccessAction, JobStatus
+from apps.core.models import Job, User
+from apps.core.services import access_log_record, client_ip
+
+from . import crypto
+from .choices import Sex, VeteranStatus
+from .filters import VeteranFilterSet
+from .selectors import veteran_filterset
+
+logger = logging.getLogger(__name__)
+
+EXPORT_PERMISSION = "registry.export_veteran"
+REVEAL_PERMISSION = "registry.reveal_id_number"
+JOB_KIND = "registry.export_veterans"  # the Celery task's name: the download centre re-runs jobs by it
+CHUNK_SIZE = 5000
+PROGRESS_EVERY = 2000
+# Query parameters that only page the list; the export ignores them.
+PAGING_PARAMS = ("after", "before", "page", "cursor")
+
+
+def sync_max_rows() -> int:
+    """Exports above this many rows need a reason and run in the background."""
+    return int(getattr(settings, "REGISTRY_EXPORT_SYNC_MAX_ROWS", 5000))
+
+
+@dataclass(frozen=True)
+class Column:
+    header: object  # lazy translation
+    lookup: str
+    kind: str = "text"  # text | date | sex | status | id
+    width: int = 12
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column(gettext_lazy("Full name"), "name", width=10),
+    Column(gettext_lazy("Sex"), "sex", "sex", 6),
+    Column(gettext_lazy("Birth date"), "birth_date", "date", 11),
+    Column(gettext_lazy("Citizen ID number"), "id_number_masked", "id", 21),
+    Column(gettext_lazy("Phone"), "phone", width=14),
+    Column(gettext_lazy("Ethnic group"), "ethnic__name", width=8),
+    Column(gettext_lazy("Political status"), "political__name", width=10),
+    Column(gettext_lazy("Unit"), "org_unit__name", width=16),
+    Column(gettext_lazy("Person category"), "primary_category__name", width=16),
+    Column(gettext_lazy("Service branch"), "branch__name", width=10),
+    Column(gettext_lazy("Discharge mode"), "discharge_mode__name", width=14),
+    Column(gettext_lazy("Enlistment date"), "enlist_date", "date", 11),
+    Column(gettext_lazy("Discharge date"), "discharge_date", "date", 11),
+    Column(gettext_lazy("Residential address"), "address", width=28),
+    Column(gettext_lazy("Status"), "status", "status", 8),
+)
+
+EXCEL_EPOCH = date(1899, 12, 30).toordinal()
+
+
+def export_params(params) -> QueryDict:
+    """The filter parameters of a request (paging and form fields dropped), as a fresh QueryDict."""
+    query = QueryDict(mutable=True)
+    pairs = params.lists() if hasattr(params, "lists") else (
+        (k, v if isinstance(v, list | tuple) else [v]) for k, v in (params or {}).items())
+    for key, values in pairs:
+        if key in VeteranFilterSet.base_filters and key not in PAGING_PARAMS:
+            query.setlist(key, [str(v) for v in values if v not in ("", None)])
+    return query
+
+
+def describe_filters(filterset: VeteranFilterSet) -> list[str]:
+    """``label：value`` for each filter in use, for the file's header and the access log."""
+    if not filterset.is_bound or not filterset.form.is_valid():
+        return []
+    parts = []
+    for name, value in filterset.form.cleaned_data.items():
+        if value in (None, "", [], ()) or name == "ordering":
+            continue
+        field = filterset.form.fields[name]
+        shown = dict(field.choices).get(value, value) if hasattr(field, "choices") and isinstance(value, str) else value
+        parts.append(f"{field.label}：{shown}")
+    return parts
+
+
+def count_capped(queryset, cap: int) -> tuple[int, bool]:
+    """Count up to ``cap + 1`` rows: enough to decide, cheap on a million."""
+    n = queryset.order_by()[: cap + 1].count()
+    return min(n, cap), n > cap
+
+
+def check_export_allowed(*, user: User, unmasked: bool) -> None:
+    if not user.has_perm(EXPORT_PERMISSION):
+        raise PermissionDenied(_("You may not export records."))
+    if unmasked and not user.has_perm(REVEAL_PERMISSION):
+        raise PermissionDenied(_("You may not export full ID numbers."))
+
+
+def needs_background(*, rows_over_threshold: bool, unmasked: bool) -> bool:
+    return unmasked or rows_over_threshold
+
+
+def check_reason(reason: str, *, required: bool) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise ValidationError({"reason": _(
+            "Give the reason for this export: it has more rows than can be downloaded at once, or full ID numbers.")})
+    return reason[:300]
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _header_text(value: str) -> str:
+    """Escape ``&`` for Excel's page header/footer codes."""
+    return value.replace("&", "&&")
+
+
+def write_xlsx(
+    target: str | Path | IO[bytes],
+    rows: Iterable[tuple],
+    *,
+    user: User,
+    when: datetime,
+    filters: list[str],
+    unmasked: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the title, the watermark rows, the header and ``rows`` (tuples in COLUMNS order).
+
+    Returns the number of data rows. Cells are written with the typed calls (``write_string``,
+    ``write_number``) rather than ``write_row``, which would inspect every value's type.
+    """
+    workbook = xlsxwriter.Workbook(target, {"constant_memory": True, "tmpdir": tempfile.gettempdir()})
+    who = f"{user.real_name or user.username}（{user.username}）"
+    stamp = timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S")
+    title = _("Veteran list")
+    workbook.set_properties({"title": title, "author": who, "comments": _("Exported by %(user)s at %(time)s") % {
+        "user": who, "time": stamp}})
+    sheet = workbook.add_worksheet(title[:31])
+    title_format = workbook.add_format({"bold": True, "font_size": 14})
+    mark_format = workbook.add_format({"font_color": "#C00000"})
+    head_format = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+                                       "valign": "vcenter"})
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    text_format = workbook.add_format({"num_format": "@"})
+    for index, column in enumerate(COLUMNS):
+        sheet.set_column(index, index, column.width, text_format if column.kind == "id" else None)
+    watermark = _("Exported by: %(user)s    Export time: %(time)s") % {"user": who, "time": stamp}
+    sheet.set_header(f"&L&\"-,Bold\"{_header_text(title)}&R{_header_text(watermark)}")
+    # The translation keeps Excel's codes: &P is the page number, &N the number of pages.
+    sheet.set_footer("&L" + _header_text(watermark) + "&R" + _("Page &P of &N"))
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(3)
+
+    # constant_memory: rows must be written in order, each row complete before the next.
+    sheet.write_string(0, 0, title + ("（" + _("full ID numbers") + "）" if unmasked else ""), title_format)
+    sheet.write_string(1, 0, watermark, mark_format)
+    sheet.write_string(2, 0, _("Filters: %(filters)s") % {"filters": "；".join(filters) or _("none")})
+    for index, column in enumerate(COLUMNS):
+        sheet.write_string(3, index, str(column.header), head_format)
+    sheet.freeze_panes(4, 0)
+
+    sexes = {key: str(label) for key, label in Sex.choices}
+    statuses = {key: str(label) for key, label in VeteranStatus.choices}
+    kinds = [column.kind for column in COLUMNS]
+    write_string, write_number = sheet.write_string, sheet.write_number
+    epoch = EXCEL_EPOCH
+    row_index = 3
+    count = 0
+    for row in rows:
+        row_index += 1
+        for col, (kind, value) in enumerate(zip(kinds, row, strict=True)):
+            if value is None or value == "":
+                continue
+            if kind == "text" or kind == "id":
+                write_string(row_index, col, value)
+            elif kind == "date":
+                write_number(row_index, col, value.toordinal() - epoch, date_format)
+            elif kind == "sex":
+                write_string(row_index, col, sexes.get(value, value))
+            else:
+                write_string(row_index, col, statuses.get(value, value))
+        count += 1
+        if progress is not None and count % PROGRESS_EVERY == 0:
+            progress(count)
+    if count:
+        sheet.autofilter(3, 0, row_index, len(COLUMNS) - 1)
+    workbook.close()
+    return count
+
+
+def _rows(queryset, *, unmasked: bool) -> Iterable[tuple]:
+    lookups = [("id_number_encrypted" if unmasked else "id_number_masked") if c.kind == "id" else c.lookup
+               for c in COLUMNS]
+    stream = queryset.values_list(*lookups).iterator(chunk_size=CHUNK_SIZE)
+    if not unmasked:
+        return stream
+    position = next(i for i, c in enumerate(COLUMNS) if c.kind == "id")
+    decrypt = crypto.decrypt
+    return (row[:position] + (decrypt(row[position]),) + row[position + 1:] for row in stream)
+
+
+@dataclass
+class ExportResult:
+    rows: int
+    filename: str
+    filters: list[str]
+
+
+def export_filename(when: datetime, *, unmasked: bool = False) -> str:
+    stamp = timezone.localtime(when).strftime("%Y%m%d_%H%M%S")
+    return f"{_('Veteran list')}{'_' + _('full ID numbers') if unmasked else ''}_{stamp}.xlsx"
+
+
+def veteran_export(
+    *,
+    actor: User,
+    params,
+    target: str | Path | IO[bytes],
+    unmasked: bool = False,
+    reason: str = "",
+    request=None,
+    job: Job | None = None,
+    progress: Callable[[int], None] | None = None,
+    when: datetime | None = None,
+) -> ExportResult:
+    """Write the user's filtered, scoped list to ``target`` and record the export in the access log."""
+    check_export_allowed(user=actor, unmasked=unmasked)
+    when = when or timezone.now()
+    filterset = veteran_filterset(user=actor, params=export_params(params))
+    filters = describe_filters(filterset)
+    count = write_xlsx(target, _rows(filterset.qs, unmasked=unmasked), user=actor, when=when, filters=filters,
+                       unmasked=unmasked, progress=progress)
+    detail = {"filters": dict(export_params(params).lists()), "filters_shown": filters, "rows": count,
+              "unmasked": unmasked}
+    if reason:
+        detail["reason"] = reason
+    if job is not None:
+        detail["job"] = job.pk
+        detail["requested_from"] = job.params.get("requested_from")
+    access_log_record(user=actor, action=AccessAction.EXPORT, request=request, detail=detail,
+                      object_repr=str(_("Veteran list")))
+    return ExportResult(rows=count, filename=export_filename(when, unmasked=unmasked), filters=filters)
+
+
+# --- background jobs --------------------------------------------------------------------------
+
+
+def export_job_start(*, actor: User, params, unmasked: bool, reason: str, request=None) -> Job:
+    """Create the job and enqueue it once the transaction commits; the result lands in the download centre."""
+    check_export_allowed(user=actor, unmasked=unmasked)
+    reason = check_reason(reason, required=True)
+    query = export_params(params)
+    filterset = veteran_filterset(user=actor, params=query)
+    shown = describe_filters(filterset)
+    title = _("Veteran list export")
+    if shown:
+        title = f"{title}（{'；'.join(shown)}）"
+    # The worker has no request: keep where the export was asked from for the access log.
+    job = Job.objects.create(kind=JOB_KIND, user=actor, title=title[:200], reason=reason,
+                             params={"query": query.urlencode(), "unmasked": unmasked,
+                                     "requested_from": client_ip(request)})
+    export_job_enqueue(job)
+    return job
+
+
+def export_job_enqueue(job: Job) -> None:
+    from .tasks_export import export_veterans
+
+    transaction.on_commit(lambda: export_veterans.delay(job.pk))
+
+
+def export_job_run(*, job_id: int) -> Job | None:
+    """Run (or re-run) an export job. Safe to run twice: a finished job is left alone, a half-done one restarts.
+
+    Any failure marks the job failed with a reason in Chinese; the user retries from the download centre.
+    """
+    claimed = (Job.objects.filter(pk=job_id, kind=JOB_KIND).exclude(status=JobStatus.DONE)
+               .update(status=JobStatus.RUNNING, progress=0, error="", finished_at=None))
+    if not claimed:
+        return None
+    job = Job.objects.select_related("user").get(pk=job_id)
+    try:
+        actor = job.user
+        if not actor.is_active:
+            raise PermissionDenied(_("The account that started this export is disabled."))
+        query = QueryDict(job.params.get("query", ""))
+        unmasked = bool(job.params.get("unmasked"))
+        check_export_allowed(user=actor, unmasked=unmasked)
+        total = veteran_filterset(user=actor, params=export_params(query)).qs.order_by().count()
+        Job.objects.filter(pk=job.pk).update(total=total)
+
+        def progress(done: int) -> None:
+            Job.objects.filter(pk=job.pk).update(progress=done)
+
+        with tempfile.TemporaryFile(suffix=".xlsx") as handle:
+            result = veteran_export(actor=actor, params=query, target=handle, unmasked=unmasked, reason=job.reason,
+                                    job=job, progress=progress)
+            handle.seek(0)
+            old = job.output_file.name
+            job.output_file.save(result.filename, File(handle), save=False)
+        if old and old != job.output_file.name:
+            job.output_file.storage.delete(old)
+        job.status, job.progress, job.total, job.finished_at = JobStatus.DONE, result.rows, result.rows, timezone.now()
+        job.result = {"rows": result.rows, "filename": result.filename}
+        job.save(update_fields=["status", "progress", "total", "finished_at", "result", "output_file"])
+    except Exception as exc:  # noqa: BLE001 - any failure is the job's, reported to its owner
+        logger.exception("export job %s failed", job_id)
+        message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+        if isinstance(exc, PermissionDenied):
+            error = _("The export was refused: %(error)s") % {"error": message}
+        else:
+            error = _("The export failed: %(error)s") % {"error": message or exc.__class__.__name__}
+        Job.objects.filter(pk=job_id).update(status=JobStatus.FAILED, error=error, finished_at=timezone.now())
+        job.refresh_from_db()
+    return job

@@ -1,0 +1,3 @@
+"""Celery discovers ``tasks`` modules: the registry's tasks live in the modules of their feature."""
+
+from .tasks_export import export_veterans  # noqa: F401

@@ -1,0 +1,127 @@
+"""The download centre: a user's own jobs only, progress polling, logged downloads, retry of failed jobs."""
+
+from __future__ import annotations
+
+from django.core.files.base import ContentFile
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.core.choices import AccessAction, JobStatus
+from apps.core.models import AccessLog, Job
+from tests.conftest import login
+
+
+def make_job(user, status=JobStatus.DONE, *, kind="registry.export_veterans", content=b"PK-file", **extra) -> Job:
+    job = Job.objects.create(kind=kind, user=user, title=extra.pop("title", f"导出-{user.username}"), status=status,
+                             reason=extra.pop("reason", "核对"), **extra)
+    if status == JobStatus.DONE:
+        job.output_file.save("result.xlsx", ContentFile(content), save=False)
+        job.finished_at = timezone.now()
+        job.progress = job.total = 3
+        job.result = {"rows": 3, "filename": "退役军人名单.xlsx"}
+        job.save()
+    return job
+
+
+def test_the_list_shows_only_my_jobs(client, users):
+    mine = make_job(users["village_a1"], title="我的导出")
+    make_job(users["village_a2"], title="邻村的导出")
+    make_job(users["admin"], title="管理员的导出")
+    login(client, users["village_a1"])
+    response = client.get(reverse("jobs:job_list"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "我的导出" in page and "邻村的导出" not in page and "管理员的导出" not in page
+    assert response.context["jobs"] == [mine]
+    assert reverse("jobs:job_download", args=[mine.pk]) in page
+    assert not response.context["polling"] and 'hx-trigger="every 2s"' not in page
+
+
+def test_running_jobs_poll_every_two_seconds(client, users):
+    job = make_job(users["street_a"], JobStatus.RUNNING, total=10000, progress=2500)
+    login(client, users["street_a"])
+    page = client.get(reverse("jobs:job_list")).content.decode()
+    assert 'hx-trigger="every 2s"' in page and f'hx-get="{reverse("jobs:job_list")}"' in page
+    assert '<progress class="w-100" max="100" value="25"' in page and "2500 / 10000" in page
+    partial = client.get(reverse("jobs:job_list"), headers={"HX-Request": "true"})
+    assert partial.templates[0].name == "partials/job_table.html"
+    assert partial.content.decode().lstrip().startswith('<div class="card" id="job-table"')
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE, progress=10000)
+    done = client.get(reverse("jobs:job_list"), headers={"HX-Request": "true"}).content.decode()
+    assert 'hx-trigger="every 2s"' not in done  # polling stops when nothing is running
+
+
+def test_download_is_scoped_and_logged(client, users):
+    job = make_job(users["village_a1"], content=b"xlsx-bytes")
+    url = reverse("jobs:job_download", args=[job.pk])
+    login(client, users["village_a1"])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"xlsx-bytes"
+    assert "attachment" in response["Content-Disposition"] and "xlsx" in response["Content-Disposition"]
+    entry = AccessLog.objects.get(action=AccessAction.DOWNLOAD)
+    assert entry.user == users["village_a1"] and entry.object_id == str(job.pk) and entry.detail["rows"] == 3
+    # Nobody else, however senior, downloads another user's file: 404 as for a missing job.
+    for who in ("village_a2", "street_a", "admin", "leader", "enterprise"):
+        login(client, users[who])
+        assert client.get(url).status_code == 404, who
+    assert AccessLog.objects.filter(action=AccessAction.DOWNLOAD).count() == 1
+    client.logout()
+    assert client.get(url).status_code == 302
+
+
+def test_unfinished_or_missing_files_answer_404(client, users):
+    running = make_job(users["street_a"], JobStatus.RUNNING)
+    done = make_job(users["street_a"])
+    done.output_file.storage.delete(done.output_file.name)
+    login(client, users["street_a"])
+    assert client.get(reverse("jobs:job_download", args=[running.pk])).status_code == 404
+    assert client.get(reverse("jobs:job_download", args=[done.pk])).status_code == 404
+    assert not AccessLog.objects.filter(action=AccessAction.DOWNLOAD).exists()
+
+
+def test_a_failed_job_shows_its_reason_and_can_be_retried(client, users, tree, django_capture_on_commit_callbacks):
+    from tests.registry.factories import make_veteran
+
+    make_veteran(tree["village_a1"], name="张伟")
+    make_veteran(tree["village_b1"], name="王芳")
+    job = make_job(users["street_a"], JobStatus.FAILED, error="导出失败：磁盘已满", params={"query": "", "unmasked": False},
+                   finished_at=timezone.now())
+    login(client, users["street_a"])
+    page = client.get(reverse("jobs:job_list")).content.decode()
+    assert "导出失败：磁盘已满" in page and reverse("jobs:job_retry", args=[job.pk]) in page
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("jobs:job_retry", args=[job.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("jobs:job_list")
+    assert len(callbacks) == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE and job.error == "" and job.result["rows"] == 1
+    assert job.output_file
+
+
+def test_only_the_owner_retries_and_only_failed_jobs(client, users, django_capture_on_commit_callbacks):
+    failed = make_job(users["village_a1"], JobStatus.FAILED, error="x")
+    url = reverse("jobs:job_retry", args=[failed.pk])
+    for who in ("village_a2", "street_a", "admin"):
+        login(client, users[who])
+        assert client.post(url).status_code == 404, who
+    login(client, users["village_a1"])
+    assert client.get(url).status_code == 405
+    done = make_job(users["village_a1"])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("jobs:job_retry", args=[done.pk]), follow=True)
+    assert not callbacks
+    done.refresh_from_db()
+    assert done.status == JobStatus.DONE
+    assert len(list(response.context["messages"])) == 1
+    unknown = make_job(users["village_a1"], JobStatus.FAILED, kind="no.such.task")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        client.post(reverse("jobs:job_retry", args=[unknown.pk]))
+    assert not callbacks
+    unknown.refresh_from_db()
+    assert unknown.status == JobStatus.FAILED
+
+
+def test_anonymous_visitors_go_to_login(client, users):
+    response = client.get(reverse("jobs:job_list"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
