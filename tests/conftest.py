@@ -27,11 +27,19 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture
 def roles(db) -> None:
-    """The seeded roles. A transactional test's flush empties auth_group, so re-grant idempotently."""
+    """Reference data seeded by migrations (roles, code tables). A transactional test's flush empties
+    those tables, so they are restored here, idempotently, for the tests that follow it."""
+    import importlib
+
+    from django.apps import apps
+
     from apps.core.roles import all_role_permissions, grant
+    from apps.registry.models import Code
 
     for permissions, labels in all_role_permissions():
         grant(permissions, app_labels=labels)
+    if not Code.objects.exists():
+        importlib.import_module("apps.registry.migrations.0002_seed_code_tables").seed(apps, None)
 
 
 @pytest.fixture
