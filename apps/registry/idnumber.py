@@ -12,6 +12,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from django.utils.translation import gettext as _
 from stdnum import numdb
@@ -49,6 +50,7 @@ def mask(number: str) -> str:
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
+@lru_cache(maxsize=8192)
 def area_info(code: str) -> dict[str, str]:
     """Province, prefecture and county names of a 6-digit area code, merged over every period it was used."""
     info: dict[str, str] = {}
@@ -57,6 +59,7 @@ def area_info(code: str) -> dict[str, str]:
     return info
 
 
+@lru_cache(maxsize=8192)
 def _area_known(code: str) -> bool:
     return code.isdigit() and "county" in area_info(code)
 

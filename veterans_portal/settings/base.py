@@ -35,6 +35,9 @@ def database_config(url: str) -> dict:
     config["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True
     config["ATOMIC_REQUESTS"] = False
+    # History triggers (pgtrigger) read this setting on every row; when it is unset the read raises
+    # inside the trigger, which costs ~0.6 ms a row. An empty list means "ignore no trigger".
+    config.setdefault("OPTIONS", {})["options"] = "-c pgtrigger.ignore={}"
     if config["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL (postgres://…); no other engine is supported.")
     return config

@@ -1,0 +1,611 @@
+"""Veteran import: one sheet per fault, built here; idempotent re-import; all or nothing; the error workbook;
+the command. Sheets are written with openpyxl (xlsx), xlwt (xls) or as bytes (csv)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from django.core.management import call_command
+from django.utils import translation
+from pghistory.models import Context
+
+from apps.core.models import OrgUnit
+from apps.registry import importing
+from apps.registry.models import Code, Veteran
+from tests.registry.factories import id_number, make_veteran
+
+HEADER = ["姓名", "公民身份号码", "性别", "民族", "人员类别", "入伍时间", "退役时间", "联系电话"]
+
+
+# --- sheet builders (also used by the other import test modules) ------------------------------------------
+
+
+def person(name: str = "张伟", *, birth: str = "19800101", sequence: int | None = None, **cells) -> list:
+    """One data row under HEADER; ``cells`` override by header name."""
+    values = {"姓名": name, "公民身份号码": id_number(birth, sequence=sequence), "性别": None, "民族": "汉族",
+              "人员类别": "退役士兵", "入伍时间": "1998.12", "退役时间": "2003年12月", "联系电话": "13812345678"}
+    values.update(cells)
+    return [values[h] for h in HEADER]
+
+
+def write_xlsx(path: Path, rows: list[list], *, formats: dict[tuple[int, int], str] | None = None) -> Path:
+    """An xlsx with the given rows from A1; ``formats`` maps (row, column), 1-based, to a number format."""
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    ws.title = "花名册"
+    for row in rows:
+        ws.append(row)
+    for (r, c), fmt in (formats or {}).items():
+        ws.cell(r, c).number_format = fmt
+    workbook.save(path)
+    return path
+
+
+def write_csv(path: Path, rows: list[list], *, encoding: str = "utf-8") -> Path:
+    text = "\r\n".join(",".join("" if v is None else str(v) for v in row) for row in rows) + "\r\n"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def write_xls(path: Path, rows: list[list]) -> Path:
+    xlwt = pytest.importorskip("xlwt")
+    workbook = xlwt.Workbook(encoding="utf-8")
+    ws = workbook.add_sheet("花名册")
+    date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if isinstance(value, (date, datetime)):
+                ws.write(r, c, value, date_style)
+            else:
+                ws.write(r, c, value)
+    workbook.save(str(path))
+    return path
+
+
+def run(path: Path, user, unit, **kwargs) -> importing.ImportReport:
+    with translation.override("en"):
+        return importing.veteran_import(actor=user, path=path, unit=unit, file_name=path.name, **kwargs)
+
+
+def problems(report: importing.ImportReport) -> list[tuple[int, str, str]]:
+    return [(p.row, p.column, p.reason) for p in report.problems]
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def station(users, tree):
+    """The village A1 station user and their unit."""
+    return users["village_a1"], tree["village_a1"]
+
+
+# --- a clean sheet ----------------------------------------------------------------------------------------
+
+
+def test_dry_run_counts_and_writes_nothing(station, tmp_path):
+    user, unit = station
+    path = write_xlsx(tmp_path / "ok.xlsx", [HEADER, person("张伟"), person("李娜", sequence=2), person("王强")])
+    report = run(path, user, unit)
+    assert (report.rows, report.valid, report.errors, report.created, report.updated) == (3, 3, 0, 3, 0)
+    assert report.header_row == 1 and report.problems == []
+    assert Veteran.objects.count() == 0
+
+
+def test_commit_writes_encrypted_records_with_pinyin_categories_and_history(station, tmp_path):
+    user, unit = station
+    number = id_number("19800101", sequence=11)
+    path = write_xlsx(tmp_path / "ok.xlsx", [HEADER, person("张伟", 公民身份号码=number, 性别="男")])
+    report = run(path, user, unit, commit=True)
+    assert report.committed and report.created == 1
+    veteran = Veteran.objects.get()
+    assert veteran.id_number == number and veteran.id_number_encrypted != number
+    assert veteran.id_number_masked == number[:6] + "********" + number[-4:]
+    assert (veteran.name_pinyin, veteran.name_initials) == ("zhangwei", "zw")
+    assert (veteran.sex, veteran.birth_date, veteran.org_unit) == ("M", date(1980, 1, 1), unit)
+    assert (veteran.enlist_date, veteran.discharge_date) == (date(1998, 12, 1), date(2003, 12, 1))
+    assert veteran.ethnic.name == "汉族" and veteran.phone == "13812345678"
+    assert veteran.primary_category.name == "退役士兵"
+    assert list(veteran.categories.values_list("name", flat=True)) == ["退役士兵"]
+    assert veteran.created_by == user
+    event = veteran.events.get()
+    assert event.pgh_label == "insert"
+    assert Context.objects.get(pk=event.pgh_context_id).metadata["user"] == user.pk
+
+
+# --- one sheet per fault ----------------------------------------------------------------------------------
+
+
+def test_title_rows_above_the_header(station, tmp_path):
+    user, unit = station
+    rows = [["甲一社区退役军人信息采集表"], ["填报单位：甲一社区", None, None, "2024年"], [],
+            HEADER, person("张伟"), person("李娜", 公民身份号码="123")]
+    report = run(write_xlsx(tmp_path / "title.xlsx", rows), user, unit)
+    assert report.header_row == 4
+    assert [(p.row, p.column) for p in report.problems] == [(6, "公民身份号码")]  # the row number Excel shows
+
+
+def test_shuffled_columns_with_other_names(station, tmp_path):
+    user, unit = station
+    number = id_number("19750505", sequence=21)
+    header = ["现居住地址", "手机号码", "身份证号码", "序号", "信息采集类别", "出生年月", "姓名", "安置方式"]
+    row = ["栖霞区某路1号", "13900001111", number, 1, "复员军人", "1975.05", "赵刚", "自主就业"]
+    report = run(write_xlsx(tmp_path / "shuffled.xlsx", [header, row]), user, unit, commit=True)
+    assert report.valid == 1, problems(report)
+    assert report.ignored_columns == ["序号"]
+    veteran = Veteran.objects.get()
+    assert (veteran.name, veteran.address, veteran.phone) == ("赵刚", "栖霞区某路1号", "13900001111")
+    assert veteran.primary_category.name == "复员军人" and veteran.discharge_mode.name == "自主就业"
+
+
+def test_full_width_characters_and_stray_spaces(station, tmp_path):
+    user, unit = station
+    number = id_number("19800101", sequence=31)
+    full_width = number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    header = [" 姓 名 ", "公民身份号码（18位）", "性别　", "民族", "人员类别", "联系电话"]
+    row = ["张　三 ", f" {full_width} ", " 男", "汉族 ", "退役士兵\u3000", "１３８ １２３４ ５６７８"]
+    report = run(write_xlsx(tmp_path / "fullwidth.xlsx", [header, row]), user, unit, commit=True)
+    assert report.valid == 1, problems(report)
+    veteran = Veteran.objects.get()
+    assert (veteran.name, veteran.id_number, veteran.phone) == ("张三", number, "13812345678")
+
+
+@pytest.mark.parametrize(("cell", "fmt", "expected"), [
+    ("2008.12", None, date(2008, 12, 1)),
+    ("2013年12月", None, date(2013, 12, 1)),
+    ("2003/12/01", None, date(2003, 12, 1)),
+    ("2003-12-01", None, date(2003, 12, 1)),
+    ("2003年12月5日", None, date(2003, 12, 5)),
+    (datetime(2003, 12, 1), "yyyy-mm-dd", date(2003, 12, 1)),  # a real Excel date
+    (39783, None, date(2008, 12, 1)),  # an Excel serial in a number cell
+    (2008.12, None, date(2008, 12, 1)),  # 2008.12 typed into a "General" cell became a number
+    ("20031201", None, date(2003, 12, 1)),
+])
+def test_each_date_format(station, tmp_path, cell, fmt, expected):
+    user, unit = station
+    formats = {(2, 6): fmt} if fmt else None
+    path = write_xlsx(tmp_path / "date.xlsx", [HEADER, person("张伟", 入伍时间=cell, 退役时间=None)], formats=formats)
+    report = run(path, user, unit, commit=True)
+    assert report.valid == 1, problems(report)
+    assert Veteran.objects.get().enlist_date == expected
+
+
+@pytest.mark.parametrize(("cell", "reason"), [
+    (2008.1, "could mean January or October"),
+    ("2008", "Give the month as well"),
+    ("2008.13", "There is no such date"),
+    ("十二月", "Not a date"),
+    ("2099-01-01", "in the future"),
+])
+def test_bad_dates(station, tmp_path, cell, reason):
+    user, unit = station
+    report = run(write_xlsx(tmp_path / "date.xlsx", [HEADER, person("张伟", 入伍时间=cell)]), user, unit)
+    [(row, column, text)] = problems(report)
+    assert (row, column) == (2, "入伍时间") and reason in text
+
+
+def test_excel_serial_in_csv(station, tmp_path):
+    user, unit = station
+    path = write_csv(tmp_path / "serial.csv", [HEADER, person("张伟", 入伍时间="39783", 退役时间="41609")])
+    report = run(path, user, unit, commit=True)
+    assert report.valid == 1, problems(report)
+    veteran = Veteran.objects.get()
+    assert (veteran.enlist_date, veteran.discharge_date) == (date(2008, 12, 1), date(2013, 12, 1))
+
+
+def test_id_number_stored_as_a_number_is_an_error_never_stored(station, tmp_path):
+    user, unit = station
+    number = id_number("19800101", sequence=41)
+    rows = [HEADER, person("张伟", 公民身份号码=int(number[:17] + "0")), person("李娜", sequence=42)]
+    report = run(write_xlsx(tmp_path / "numeric.xlsx", rows), user, unit, commit=True)
+    [(row, column, reason)] = problems(report)
+    assert (row, column) == (2, "公民身份号码") and "stored as a number" in reason
+    assert list(Veteran.objects.values_list("name", flat=True)) == ["李娜"]
+
+
+def test_id_number_in_scientific_notation_from_csv_is_an_error(station, tmp_path):
+    user, unit = station
+    report = run(write_csv(tmp_path / "sci.csv", [HEADER, person("张伟", 公民身份号码="3.20111E+17")]), user, unit)
+    [(row, column, reason)] = problems(report)
+    assert (row, column) == (2, "公民身份号码") and "stored as a number" in reason
+
+
+def test_fifteen_digit_id_is_converted(station, tmp_path):
+    user, unit = station
+    old_text, old_number = "320111800101123", 320111750202124  # a 15-digit number survives a number cell
+    rows = [HEADER, person("张伟", 公民身份号码=old_text), person("李娜", 公民身份号码=old_number)]
+    report = run(write_xlsx(tmp_path / "old.xlsx", rows), user, unit, commit=True)
+    assert report.valid == 2, problems(report)
+    numbers = {v.name: v.id_number for v in Veteran.objects.all()}
+    assert numbers["张伟"].startswith("32011119800101123") and len(numbers["张伟"]) == 18
+    assert numbers["李娜"].startswith("32011119750202124")
+    assert Veteran.objects.get(name="李娜").sex == "F"
+
+
+def test_bad_check_digit(station, tmp_path):
+    user, unit = station
+    good = id_number("19800101", sequence=51)
+    bad = good[:17] + ("0" if good[17] != "0" else "1")
+    report = run(write_xlsx(tmp_path / "check.xlsx", [HEADER, person("张伟", 公民身份号码=bad)]), user, unit)
+    [(row, column, reason)] = problems(report)
+    assert (row, column) == (2, "公民身份号码") and "check digit" in reason
+
+
+def test_unknown_code_value_names_the_column_and_the_choices(station, tmp_path):
+    user, unit = station
+    report = run(write_xlsx(tmp_path / "code.xlsx", [HEADER, person("张伟", 民族="汉人")]), user, unit)
+    [(row, column, reason)] = problems(report)
+    assert (row, column) == (2, "民族")
+    assert "汉人" in reason and "汉族、蒙古族" in reason and "56" in reason
+
+
+def test_code_values_written_other_ways_are_matched(station, tmp_path):
+    user, unit = station
+    header = [*HEADER, "政治面貌", "文化程度", "退役方式", "军种"]
+    row = [*person("张伟", 民族="汉"), "党员", "本科", "计划分配", "武警"]
+    report = run(write_xlsx(tmp_path / "alias.xlsx", [header, row]), user, unit, commit=True)
+    assert report.valid == 1, problems(report)
+    veteran = Veteran.objects.get()
+    assert [veteran.ethnic.name, veteran.political.name, veteran.education.name, veteran.discharge_mode.name,
+            veteran.branch.name] == ["汉族", "中共党员", "大学本科", "转业(计划分配)", "武警部队"]
+
+
+def test_rows_naming_units_outside_the_scope_are_errors(station, tree, tmp_path):
+    user, unit = station
+    header = [*HEADER, "所属村(社区)"]
+    rows = [header,
+            [*person("张伟"), "320111001001"],  # own unit by code
+            [*person("李娜", sequence=62), "甲一社区"],  # own unit by name
+            [*person("王强"), "320111002001"],  # village B1: another street
+            [*person("赵刚"), "320111001201 甲二村"],  # sibling village
+            [*person("钱进"), "320111009999"]]  # no such unit
+    report = run(write_xlsx(tmp_path / "units.xlsx", rows), user, unit, commit=True)
+    assert report.valid == 2
+    found = {row: reason for row, column, reason in problems(report) if column == "所属村(社区)"}
+    assert "outside your area" in found[4] and "乙一社区" in found[4]
+    assert "outside your area" in found[5]
+    assert "No unit has the division code 320111009999" in found[6]
+    assert set(Veteran.objects.values_list("org_unit", flat=True)) == {unit.pk}
+
+
+def test_a_street_imports_into_its_villages(users, tree, tmp_path):
+    header = [*HEADER, "所属社区"]
+    rows = [header, [*person("张伟"), "甲一社区"], [*person("李娜", sequence=72), "320111001201"], person("王强") + [None]]
+    report = run(write_xlsx(tmp_path / "street.xlsx", rows), users["street_a"], tree["street_a"], commit=True)
+    assert report.valid == 3, problems(report)
+    units = dict(Veteran.objects.values_list("name", "org_unit__name"))
+    assert units == {"张伟": "甲一社区", "李娜": "甲二村", "王强": "甲街道"}
+
+
+def test_duplicate_id_in_the_sheet_is_an_error_on_the_later_row(station, tmp_path):
+    user, unit = station
+    number = id_number("19800101", sequence=81)
+    rows = [HEADER, person("张伟", 公民身份号码=number), person("李娜", sequence=82),
+            person("张伟", 公民身份号码=number.lower())]
+    report = run(write_xlsx(tmp_path / "dup.xlsx", rows), user, unit, commit=True)
+    [(row, column, reason)] = problems(report)
+    assert (row, column) == (4, "公民身份号码") and "row 2" in reason
+    assert Veteran.objects.count() == 2
+
+
+def test_sex_and_birth_date_contradicting_the_id(station, tmp_path):
+    user, unit = station
+    header = [*HEADER, "出生日期"]
+    rows = [header,
+            [*person("张伟", sequence=91, 性别="女"), "1980-01-01"],  # odd sequence: male
+            [*person("李娜", sequence=92, 性别="女"), "1981-01-01"],
+            [*person("王强", sequence=93, 性别="男"), "1980.01"],  # month precision agrees
+            [*person("赵刚", sequence=95, 性别="未知"), None]]
+    report = run(write_xlsx(tmp_path / "sex.xlsx", rows), user, unit)
+    assert report.valid == 1
+    assert [(r, c) for r, c, _reason in problems(report)] == [(2, "性别"), (3, "出生日期"), (5, "性别")]
+    assert "contradicts the ID number" in report.problems[0].reason
+
+
+def test_rank_must_belong_to_the_military_category_and_gives_it(station, tmp_path):
+    user, unit = station
+    header = [*HEADER, "军人类别", "军衔"]
+    rows = [header, [*person("张伟"), "义务兵", "少校"], [*person("李娜", sequence=102), None, "上等兵"]]
+    report = run(write_xlsx(tmp_path / "rank.xlsx", rows), user, unit, commit=True)
+    [(row, column, reason)] = problems(report)
+    assert (row, column) == (2, "军衔") and "does not belong" in reason
+    veteran = Veteran.objects.get()
+    assert (veteran.rank.name, veteran.military_category.name) == ("上等兵", "义务兵")
+
+
+def test_tags_and_required_category_for_new_records(station, tmp_path):
+    user, unit = station
+    header = [*HEADER, "人员标签"]
+    rows = [header, [*person("张伟"), "重点关注、志愿者"], [*person("李娜", sequence=112, 人员类别=None), None],
+            [*person("王强"), "重点关注，不存在的标签"]]
+    report = run(write_xlsx(tmp_path / "tags.xlsx", rows), user, unit, commit=True)
+    assert [(r, c) for r, c, _reason in problems(report)] == [(3, "人员类别"), (4, "人员标签")]
+    assert set(Veteran.objects.get().tags.values_list("name", flat=True)) == {"重点关注", "志愿者"}
+
+
+def test_footers_repeated_headers_and_numbering_rows_are_skipped(station, tmp_path):
+    user, unit = station
+    rows = [HEADER, list(range(1, len(HEADER) + 1)), person("张伟"), HEADER, person("李娜", sequence=122),
+            ["合计：2人"], ["填表人：王某", None, None, "审核人：李某"]]
+    report = run(write_xlsx(tmp_path / "footer.xlsx", rows), user, unit)
+    assert (report.rows, report.valid, report.errors, report.skipped) == (2, 2, 0, 4)
+
+
+def test_a_sheet_without_a_header_or_a_required_column(station, tmp_path):
+    user, unit = station
+    with pytest.raises(importing.ImportFileError, match="No header row"):
+        run(write_xlsx(tmp_path / "none.xlsx", [["一", "二"], ["张伟", "x"]]), user, unit)
+    with pytest.raises(importing.ImportFileError, match="公民身份号码"):
+        run(write_xlsx(tmp_path / "noid.xlsx", [["姓名", "性别", "民族"], ["张伟", "男", "汉族"]]), user, unit)
+    with pytest.raises(importing.ImportFileError, match="no data rows"):
+        run(write_xlsx(tmp_path / "empty.xlsx", [HEADER]), user, unit)
+    with pytest.raises(importing.ImportFileError, match="web page"):
+        path = tmp_path / "page.xls"
+        path.write_bytes(b"<html><table><tr><td>x</td></tr></table></html>")
+        run(path, user, unit)
+
+
+# --- re-import, updates, scope of existing records ------------------------------------------------------
+
+
+def test_reimporting_the_same_sheet_updates_and_never_duplicates(station, tmp_path):
+    user, unit = station
+    rows = [HEADER, person("张伟", sequence=131), person("李娜", sequence=132)]
+    path = write_xlsx(tmp_path / "again.xlsx", rows)
+    first = run(path, user, unit, commit=True)
+    second = run(path, user, unit, commit=True)
+    assert (first.created, first.updated) == (2, 0)
+    assert (second.created, second.updated, second.unchanged, second.valid) == (0, 2, 2, 2)
+    assert Veteran.objects.count() == 2
+    veteran = Veteran.objects.get(name="张伟")
+    assert veteran.events.count() == 1  # nothing changed: no new history
+    rows[1][HEADER.index("联系电话")] = "13900009999"
+    changed = run(write_xlsx(tmp_path / "changed.xlsx", rows), user, unit, commit=True)
+    assert (changed.created, changed.updated, changed.unchanged) == (0, 2, 1)
+    veteran.refresh_from_db()
+    assert veteran.phone == "13900009999"
+    assert list(veteran.events.order_by("pgh_id").values_list("pgh_label", flat=True)) == ["insert", "update"]
+    assert Veteran.objects.count() == 2
+
+
+def test_empty_cells_keep_what_is_recorded(station, tmp_path):
+    user, unit = station
+    number = id_number("19800101", sequence=141)
+    make_veteran(unit, name="张伟", id_number=number, phone="13711112222", address="旧地址")
+    header = ["姓名", "公民身份号码", "联系电话", "常住地址", "民族"]
+    report = run(write_xlsx(tmp_path / "blank.xlsx", [header, ["张伟", number, None, "新地址", "回族"]]), user, unit,
+                 commit=True)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 0), problems(report)
+    veteran = Veteran.objects.get()
+    assert (veteran.phone, veteran.address, veteran.ethnic.name) == ("13711112222", "新地址", "回族")
+    assert veteran.primary_category.name == "退役士兵"  # not in the sheet: kept; not required for an update
+
+
+def test_a_record_kept_by_another_unit_is_not_updated(station, tree, tmp_path):
+    user, unit = station
+    number = id_number("19800101", sequence=151)
+    other = make_veteran(tree["village_b1"], name="张伟", id_number=number)
+    report = run(write_xlsx(tmp_path / "other.xlsx", [HEADER, person("张伟改", 公民身份号码=number)]), user, unit,
+                 commit=True)
+    [(row, column, reason)] = problems(report)
+    assert (row, column) == (2, "公民身份号码")
+    assert "another unit" in reason and "乙" not in reason  # the unit is not named to someone who cannot see it
+    other.refresh_from_db()
+    assert other.name == "张伟"
+
+
+def test_moving_a_record_to_another_unit_needs_a_transfer(users, tree, tmp_path):
+    number = id_number("19800101", sequence=161)
+    make_veteran(tree["village_a1"], name="张伟", id_number=number)
+    rows = [[*HEADER, "所属村(社区)"], [*person("张伟", 公民身份号码=number), "甲二村"]]
+    report = run(write_xlsx(tmp_path / "move.xlsx", rows), users["street_a"], tree["street_a"], commit=True)
+    [(row, column, reason)] = problems(report)
+    assert (row, column) == (2, "所属村(社区)") and "甲一社区" in reason and "transfer" in reason
+    assert Veteran.objects.get().org_unit == tree["village_a1"]
+
+
+def test_all_or_nothing(station, tmp_path):
+    user, unit = station
+    rows = [HEADER, person("张伟", sequence=171), person("李娜", 公民身份号码="bad"), person("王强", sequence=173)]
+    path = write_xlsx(tmp_path / "atomic.xlsx", rows)
+    report = run(path, user, unit, commit=True, atomic=True)
+    assert report.rolled_back and not report.committed
+    assert (report.rows, report.valid, report.errors, report.created, report.updated) == (3, 2, 1, 0, 0)
+    assert Veteran.objects.count() == 0
+    report = run(path, user, unit, commit=True)
+    assert report.committed and report.created == 2
+    assert Veteran.objects.count() == 2
+
+
+def test_all_or_nothing_rolls_back_rows_written_before_the_bad_one(station, tmp_path, monkeypatch):
+    user, unit = station
+    monkeypatch.setattr(importing, "CHUNK", 2)  # the first chunk is written before the bad row is read
+    rows = [HEADER, person("张伟", sequence=181), person("王强", sequence=183), person("李娜", 公民身份号码="bad")]
+    report = run(write_xlsx(tmp_path / "late.xlsx", rows), user, unit, commit=True, atomic=True)
+    assert report.rolled_back and report.errors == 1
+    assert Veteran.objects.count() == 0
+
+
+def test_an_import_spanning_several_chunks(station, tmp_path, monkeypatch):
+    user, unit = station
+    monkeypatch.setattr(importing, "CHUNK", 3)
+    number = id_number("19700101", sequence=191)
+    rows = [HEADER] + [person(f"张{i}", sequence=200 + i) for i in range(10)] + [person("重复", 公民身份号码=number),
+                                                                                 person("重复", 公民身份号码=number)]
+    report = run(write_xlsx(tmp_path / "chunks.xlsx", rows), user, unit, commit=True)
+    assert (report.rows, report.valid, report.errors, report.created) == (12, 11, 1, 11)
+    assert report.problems[0].row == 13
+    assert Veteran.objects.count() == 11
+
+
+# --- other file formats ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16"])
+def test_csv_encodings(station, tmp_path, encoding):
+    user, unit = station
+    path = write_csv(tmp_path / "people.csv", [["花名册"], HEADER, person("张伟"), person("欧阳娜娜", sequence=212)],
+                     encoding=encoding)
+    report = run(path, user, unit, commit=True)
+    assert report.valid == 2, problems(report)
+    assert set(Veteran.objects.values_list("name", flat=True)) == {"张伟", "欧阳娜娜"}
+
+
+def test_csv_with_excel_text_cells_and_tabs(station, tmp_path):
+    user, unit = station
+    number = id_number("19800101", sequence=221)
+    row = person("张伟", 公民身份号码=f'="{number}"')
+    text = "\t".join(HEADER) + "\n" + "\t".join("" if v is None else str(v) for v in row) + "\n"
+    path = tmp_path / "tabs.txt"
+    path.write_text(text, encoding="utf-8")
+    report = run(path, user, unit, commit=True)
+    assert report.valid == 1, problems(report)
+    assert Veteran.objects.get().id_number == number
+
+
+def test_xls_with_a_title_row_real_dates_serials_and_a_numeric_id(station, tmp_path):
+    user, unit = station
+    number = id_number("19800101", sequence=231)
+    rows = [["甲一社区花名册"], HEADER,
+            person("张伟", 公民身份号码=number, 入伍时间=datetime(1998, 12, 1), 退役时间=41609.0),
+            person("李娜", 公民身份号码=float(id_number("19810101", sequence=232)))]
+    report = run(write_xls(tmp_path / "old.xls", rows), user, unit, commit=True)
+    assert report.format == "xls" and report.header_row == 2
+    [(row, column, reason)] = problems(report)
+    assert (row, column) == (4, "公民身份号码") and "stored as a number" in reason
+    veteran = Veteran.objects.get()
+    assert (veteran.enlist_date, veteran.discharge_date) == (date(1998, 12, 1), date(2013, 12, 1))
+
+
+def test_a_renamed_file_is_read_by_its_content(station, tmp_path):
+    user, unit = station
+    path = write_xlsx(tmp_path / "people.xlsx", [HEADER, person("张伟")])
+    renamed = path.rename(tmp_path / "people.csv")
+    assert run(renamed, user, unit).valid == 1
+
+
+def test_the_lean_xlsx_reader_reads_like_openpyxl(tmp_path):
+    rows = [["标题"], ["文本", "整数", "小数", "日期", "布尔", "空", "长数字"],
+            ["张三", 42, 2008.12, datetime(2003, 12, 1), True, None, 320111198001011234],
+            [None, "a", None, None, None, None, "3.2E+17"]]
+    path = write_xlsx(tmp_path / "types.xlsx", rows, formats={(3, 4): "yyyy\"年\"m\"月\"d\"日\""})
+    source = importing._Source(path)
+    lean = list(source.rows(0))
+    source.close()
+    fallback = importing._Source(path)
+    fallback._xlsx, fallback._openpyxl_fallback = None, True
+    slow = list(fallback.rows(0))
+    assert lean == slow
+    assert lean[2] == (3, ["张三", 42, 2008.12, datetime(2003, 12, 1), True, None, 3.201111980010113e17])
+
+
+# --- the error workbook ---------------------------------------------------------------------------------
+
+
+def _reason_column(ws, header_row: int) -> int:
+    return next(c.column for c in ws[header_row] if c.value == "错误原因")
+
+
+def test_error_workbook_marks_the_users_own_xlsx(station, tmp_path):
+    user, unit = station
+    rows = [["甲一社区花名册"], HEADER, person("张伟"), person("李娜", 民族="汉人", 入伍时间="2008.13"),
+            person("王强", 公民身份号码="123")]
+    path = write_xlsx(tmp_path / "mine.xlsx", rows)
+    report = run(path, user, unit)
+    out = tmp_path / "errors.xlsx"
+    with translation.override("en"):
+        importing.error_workbook(path=path, report=report, file_name=path.name, out=out)
+    ws = openpyxl.load_workbook(out)["花名册"]
+    assert ws["A1"].value == "甲一社区花名册"  # the user's own sheet, title kept
+    reason_col = _reason_column(ws, 2)
+    assert reason_col == len(HEADER) + 1
+    assert ws.cell(3, reason_col).value is None
+    assert "民族" in ws.cell(4, reason_col).value and "入伍时间" in ws.cell(4, reason_col).value
+    assert ws.cell(4, HEADER.index("民族") + 1).fill.fgColor.rgb.endswith(importing.ERROR_FILL)
+    assert ws.cell(4, HEADER.index("入伍时间") + 1).fill.fgColor.rgb.endswith(importing.ERROR_FILL)
+    assert ws.cell(4, 1).fill.fgColor.rgb != "00" + importing.ERROR_FILL
+    assert ws.cell(5, 2).fill.fgColor.rgb.endswith(importing.ERROR_FILL)
+    assert "18 characters" in ws.cell(5, reason_col).value
+
+
+def test_error_workbook_of_a_csv_is_an_xlsx_of_the_same_rows(station, tmp_path):
+    user, unit = station
+    rows = [HEADER, person("张伟"), person("李娜", 性别="X")]
+    path = write_csv(tmp_path / "mine.csv", rows, encoding="gbk")
+    report = run(path, user, unit)
+    out = tmp_path / "errors.xlsx"
+    importing.error_workbook(path=path, report=report, file_name=path.name, out=out)
+    ws = openpyxl.load_workbook(out).active
+    assert [c.value for c in ws[1]] == [*HEADER, "错误原因"]
+    assert ws.cell(3, 1).value == "李娜" and ws.cell(3, 2).value == rows[2][1]  # the ID stays text
+    assert ws.cell(3, 3).fill.fgColor.rgb.endswith(importing.ERROR_FILL)
+    assert ws.cell(3, len(HEADER) + 1).value.startswith("性别")
+    assert ws.cell(2, len(HEADER) + 1).value is None
+
+
+def test_large_xlsx_error_workbook_is_rewritten(station, tmp_path, monkeypatch):
+    user, unit = station
+    monkeypatch.setattr(importing, "ANNOTATE_MAX_ROWS", 1)
+    path = write_xlsx(tmp_path / "big.xlsx", [["标题"], HEADER, person("张伟", 入伍时间=datetime(1998, 12, 1),
+                                                                      公民身份号码=320111198001011234)])
+    report = run(path, user, unit)
+    out = tmp_path / "errors.xlsx"
+    importing.error_workbook(path=path, report=report, file_name=path.name, out=out)
+    ws = openpyxl.load_workbook(out).active
+    assert ws["A1"].value == "标题" and ws.cell(2, len(HEADER) + 1).value == "错误原因"
+    assert ws.cell(3, 6).value == datetime(1998, 12, 1)
+    assert ws.cell(3, 2).value == 3.201111980010113e17 and ws.cell(3, 2).fill.fgColor.rgb.endswith(importing.ERROR_FILL)
+
+
+# --- the command ----------------------------------------------------------------------------------------
+
+
+def test_command_dry_run_prints_bad_rows_and_counts(tree, tmp_path):
+    rows = [["标题"], HEADER, person("张伟", sequence=241), person("李娜", 民族="汉人"), person("王强", sequence=243)]
+    path = write_xlsx(tmp_path / "cmd.xlsx", rows)
+    out, err = io.StringIO(), io.StringIO()
+    with translation.override("en"):
+        call_command("import_veterans", str(path), "--unit", "320111001001", stdout=out, stderr=err)
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == "rows=3 valid=2 errors=1 created=2 updated=0"
+    assert lines[0].startswith("4\t民族\t")
+    assert Veteran.objects.count() == 0
+    call_command("import_veterans", str(path), "--unit", "320111001001", "--commit", stdout=out, stderr=err)
+    assert out.getvalue().splitlines()[-1] == "rows=3 valid=2 errors=1 created=2 updated=0"
+    assert Veteran.objects.count() == 2
+    out = io.StringIO()
+    call_command("import_veterans", str(path), "--unit", "320111001001", "--commit", "--atomic", stdout=out,
+                 stderr=err)
+    assert out.getvalue().splitlines()[-1] == "rows=3 valid=2 errors=1 created=0 updated=0"
+    history = Context.objects.filter(metadata__command="import_veterans")
+    assert history.exists()
+
+
+def test_command_scope_is_the_units_subtree(tree, tmp_path):
+    rows = [[*HEADER, "所属村(社区)"], [*person("张伟"), "甲一社区"], [*person("李娜", sequence=252), "乙一社区"]]
+    path = write_xlsx(tmp_path / "cmd.xlsx", rows)
+    out = io.StringIO()
+    with translation.override("en"):
+        call_command("import_veterans", str(path), "--unit", "320111001000", "--commit", stdout=out,
+                     stderr=io.StringIO())
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == "rows=2 valid=1 errors=1 created=1 updated=0"
+    assert "outside your area" in lines[0]
+    assert OrgUnit.objects.get(code="320111001001").veterans.count() == 1
+
+
+def test_every_column_of_the_template_is_understood(station):
+    assert all(importing.match_header(c.header) is c for c in importing.COLUMNS)
+    assert all(importing.match_header(s) is c for c in importing.COLUMNS for s in c.synonyms)
+    assert importing.match_header("*联系电话(手机)") is importing.COLUMN_BY_KEY["phone"]
+    # every coded column's code table is seeded
+    kinds = set(Code.objects.values_list("kind", flat=True))
+    assert {c.code_kind for c in importing.COLUMNS if c.code_kind} <= kinds
