@@ -79,7 +79,7 @@ class Veteran(models.Model):
     status_reason = models.CharField(_("status reason"), max_length=200, blank=True)
 
     # Identity
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     name_pinyin = models.CharField(_("name in pinyin"), max_length=200, editable=False)
     name_initials = models.CharField(_("pinyin initials"), max_length=50, editable=False)
     id_number_encrypted = models.TextField(editable=False)
@@ -167,7 +167,7 @@ FamilyQuerySet = scoped_queryset("veteran__org_unit")
 class FamilyMember(models.Model):
     veteran = models.ForeignKey(Veteran, verbose_name=_("veteran"), on_delete=models.CASCADE, related_name="family")
     relation = code_fk(CodeKind.RELATION, _("relation"))
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     id_number_encrypted = models.TextField(blank=True, editable=False)
     id_number_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     id_number_masked = models.CharField(_("ID number"), max_length=18, blank=True, editable=False)
