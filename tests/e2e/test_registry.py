@@ -41,3 +41,49 @@ def test_station_user_searches_by_initials_and_opens_a_record(page, live_server,
     page.click("[data-tab=access]")
     expect(page.locator("#tab-body tbody tr")).to_have_count(2)
     expect(page.locator("[data-tab=access]")).to_have_class("nav-link active")
+
+
+def test_station_user_imports_a_sheet_with_one_bad_row(page, live_server, users, tree, tmp_path):
+    """Upload a hand-kept sheet (title row, shuffled columns), see the bad row, download it marked, confirm."""
+    from openpyxl import Workbook, load_workbook
+
+    from apps.registry.models import Veteran
+    from tests.registry.factories import id_number
+
+    good = id_number("19781010")
+    bad = id_number("19790202")
+    bad = bad[:17] + ("0" if bad[17] != "0" else "1")  # wrong check digit
+    sheet = tmp_path / "高庙社区退役军人花名册.xlsx"
+    book = Workbook()
+    ws = book.active
+    ws.append(["甲一社区退役军人信息登记表"])
+    ws.append(["人员类别", "姓名", "公民身份号码", "联系电话"])
+    ws.append(["退役士兵", "赵建国", good, "13912345678"])
+    ws.append(["退役士兵", "钱卫东", bad, "13912345679"])
+    book.save(sheet)
+
+    log_in(page, live_server, "village_a1", PASSWORD)
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/veterans/")
+    page.click("text=导入")
+    page.set_input_files("#import-form input[type=file]", str(sheet))
+    page.click("#import-check")
+    problems = page.locator("#import-problems tbody tr")
+    expect(problems).to_have_count(1)
+    row_text = problems.first.inner_text()
+    assert "4" in row_text and "公民身份号码" in row_text and "校验" in row_text  # row, column, reason
+
+    with page.expect_download() as download_info:
+        page.click("#import-error-workbook")
+    marked = tmp_path / "marked.xlsx"
+    download_info.value.save_as(marked)
+    ws = load_workbook(marked).active
+    values = [[c for c in row] for row in ws.iter_rows(values_only=True)]
+    assert any("钱卫东" in [str(v) for v in row] for row in values)
+    assert any(v and "校验" in str(v) for row in values for v in row)  # the reason column
+
+    page.once("dialog", lambda dialog: dialog.accept())  # "write 1 new record?"
+    page.click("#import-confirm")
+    expect(page.locator("#import-result")).to_be_visible()
+    assert Veteran.objects.filter(name="赵建国", org_unit=tree["village_a1"]).exists()
+    assert not Veteran.objects.filter(name="钱卫东").exists()
