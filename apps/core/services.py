@@ -13,6 +13,7 @@ import pghistory.models
 from axes.models import AccessFailureLog
 from axes.models import AccessLog as AxesAccessLog
 from axes.utils import reset as axes_reset
+from celery import current_app
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -24,8 +25,8 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .choices import AccessAction, OrgLevel, Role
-from .models import AccessLog, Notification, OrgUnit, User
+from .choices import AccessAction, JobStatus, OrgLevel, Role
+from .models import AccessLog, Job, Notification, OrgUnit, User
 from .notifications import CHANNELS, Message
 
 
@@ -276,3 +277,31 @@ def user_reset_second_factor(*, actor: User, user: User) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
+
+
+# --- background jobs --------------------------------------------------------------------------
+
+
+def job_task(job: Job):
+    """The registered Celery task that runs jobs of this kind, or None."""
+    return current_app.tasks.get(job.kind)
+
+
+def job_retry(*, actor: User, job: Job) -> Job:
+    """Put a failed job back in the queue (after the transaction commits); its old result is dropped."""
+    task = job_task(job)
+    if job.status != JobStatus.FAILED or task is None:
+        raise ValueError("only a failed job of a known kind can be retried")
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.status != JobStatus.FAILED:
+            raise ValueError("the job is no longer failed")
+        old = locked.output_file.name
+        locked.status, locked.progress, locked.error, locked.finished_at = JobStatus.PENDING, 0, "", None
+        locked.output_file = ""
+        locked.save(update_fields=["status", "progress", "error", "finished_at", "output_file"])
+        if old:
+            storage = locked.output_file.storage
+            transaction.on_commit(lambda: storage.delete(old))
+        transaction.on_commit(lambda: task.delay(locked.pk))
+    return locked

@@ -7,12 +7,10 @@ failed job is re-run here without core knowing the app that started it.
 
 from __future__ import annotations
 
-from celery import current_app
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
@@ -20,38 +18,10 @@ from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
 from .choices import AccessAction, JobStatus
-from .models import Job, User
-from .services import access_log_record
+from .models import Job
+from .services import access_log_record, job_retry
 
 ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)
-
-
-# --- services (job life cycle as seen from core) ------------------------------------------------
-
-
-def job_task(job: Job):
-    """The registered Celery task that runs jobs of this kind, or None."""
-    return current_app.tasks.get(job.kind)
-
-
-def job_retry(*, actor: User, job: Job) -> Job:
-    """Put a failed job back in the queue (after the transaction commits); its old result is dropped."""
-    task = job_task(job)
-    if job.status != JobStatus.FAILED or task is None:
-        raise ValueError("only a failed job of a known kind can be retried")
-    with transaction.atomic():
-        locked = Job.objects.select_for_update().get(pk=job.pk)
-        if locked.status != JobStatus.FAILED:
-            raise ValueError("the job is no longer failed")
-        old = locked.output_file.name
-        locked.status, locked.progress, locked.error, locked.finished_at = JobStatus.PENDING, 0, "", None
-        locked.output_file = ""
-        locked.save(update_fields=["status", "progress", "error", "finished_at", "output_file"])
-        if old:
-            storage = locked.output_file.storage
-            transaction.on_commit(lambda: storage.delete(old))
-        transaction.on_commit(lambda: task.delay(locked.pk))
-    return locked
 
 
 # --- views ---------------------------------------------------------------------------------------
