@@ -35,17 +35,10 @@ from .forms import (
     TokenForm,
     UserCreateForm,
     UserEditForm,
+    apply_errors,
 )
 from .models import Notification, OrgUnit, User
 from .scoping import RoleRequiredMixin, ScopedListView, ScopedMixin
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _safe_next(request, default: str) -> str:
@@ -110,7 +103,7 @@ class OrgUnitCreateView(RoleRequiredMixin, View):
             try:
                 unit = services.orgunit_create(actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("Org unit created."))
                 return redirect(unit)
@@ -214,7 +207,7 @@ class UserCreateView(RoleRequiredMixin, View):
                     phone=data["phone"], email=data["email"],
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("User created."))
                 return redirect(account)
@@ -244,7 +237,7 @@ class UserEditView(RoleRequiredMixin, ScopedMixin, View):
             try:
                 services.user_update(actor=request.user, user=account, **form.cleaned_data)
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("User saved."))
                 return redirect(account)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
 from apps.core.choices import AccessAction
+from apps.core.forms import apply_errors
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 
@@ -32,14 +33,6 @@ from .forms import (
 )
 from .models import Attachment, CareEntitlement, FamilyMember, PreferentialCard, Veteran
 from .paging import keyset_page
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _veteran_or_404(request, pk: int) -> Veteran:
@@ -133,7 +126,7 @@ class VeteranCreateView(RoleRequiredMixin, View):
             try:
                 veteran = services.veteran_register(actor=request.user, **data)
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("Record created."))
                 return redirect(veteran)
@@ -159,7 +152,7 @@ class VeteranEditView(RoleRequiredMixin, View):
             try:
                 services.veteran_update(actor=request.user, veteran=veteran, **form.cleaned_data)
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("Record saved."))
                 return redirect(veteran)
@@ -185,7 +178,7 @@ class VeteranTransferView(RoleRequiredMixin, View):
                 services.veteran_transfer(actor=request.user, veteran=veteran, to_unit=data["to_unit"], on=data["date"],
                                           reason=data["reason"], destination=data["destination"])
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("Record transferred."))
                 if Veteran.objects.visible_to(request.user).filter(pk=veteran.pk).exists():
@@ -213,7 +206,7 @@ class VeteranCloseView(RoleRequiredMixin, View):
                 services.veteran_close(actor=request.user, veteran=veteran, status=data["status"], on=data["date"],
                                        reason=data["reason"])
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("Record closed; it can be restored."))
                 return redirect(veteran)
@@ -283,7 +276,7 @@ class RecordPartView(RoleRequiredMixin, View):
             try:
                 self.save(veteran, part, dict(form.cleaned_data))
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("Saved."))
                 return redirect(f"{veteran.get_absolute_url()}?tab={self.tab}")
