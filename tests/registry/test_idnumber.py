@@ -38,12 +38,12 @@ def test_fifteen_digit_number_is_converted():
     assert parsed.number[17] == ric.calc_check_digit(parsed.number)
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("", "empty"),
-    ("32011119800101", "18 characters"),
-    ("3201111980010101AX", "17 digits"),
-    ("320111198002300133", "does not exist"),
-    ("320111203001010133", "not possible"),
+@pytest.mark.parametrize("raw, message", [  # the reasons users read, in Chinese
+    ("", "为空"),
+    ("32011119800101", "应为 18 位"),
+    ("3201111980010101AX", "17 位数字"),
+    ("320111198002300133", "19800230）不存在"),
+    ("320111203001010133", "不合理"),
 ])
 def test_malformed_numbers_are_refused_with_a_reason(raw, message):
     with pytest.raises(idnumber.IdNumberError, match=message):
@@ -53,13 +53,13 @@ def test_malformed_numbers_are_refused_with_a_reason(raw, message):
 def test_wrong_check_digit_is_refused():
     good = id_number("19800101")
     bad = good[:17] + ("0" if good[17] != "0" else "1")
-    with pytest.raises(idnumber.IdNumberError, match="check digit"):
+    with pytest.raises(idnumber.IdNumberError, match="校验位错误"):
         idnumber.parse(bad)
 
 
 def test_unknown_area_code_is_refused():
     body = "999999198001010130"[:17]
-    with pytest.raises(idnumber.IdNumberError, match="area code"):
+    with pytest.raises(idnumber.IdNumberError, match="地区码 999999"):
         idnumber.parse(body + ric.calc_check_digit(body + "0"))
 
 
