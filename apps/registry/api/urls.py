@@ -1,3 +1,13 @@
-"""Registry API routes (owned by the API work)."""
+"""Registry API routes, included at /api/v1/ (see apps/registry/api/views.py for the shapes)."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from .views import CodeViewSet, FamilyMemberViewSet, VeteranViewSet
+
+# SimpleRouter: the API root view at /api/v1/ belongs to apps/core/api/urls.py.
+router = SimpleRouter()
+router.register("veterans", VeteranViewSet, basename="veteran")
+router.register(r"veterans/(?P<veteran_pk>\d+)/family", FamilyMemberViewSet, basename="veteran-family")
+router.register("codes", CodeViewSet, basename="code")
+
+urlpatterns = router.urls

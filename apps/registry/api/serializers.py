@@ -1,0 +1,223 @@
+"""Registry API serializers: masked on the way out, through the services on the way in.
+
+Code-table fields (ethnic group, category, discharge mode, rank…) are written and read **by name**,
+e.g. ``"discharge_mode": "自主就业"``; names are unique per table (``/api/v1/codes/`` lists them). The
+responsible unit is given by its 12-digit division code. The ID number is write-only: responses carry
+``id_number_masked`` only. Serializers hold no rules: validation of the ID number, the duplicate check,
+encryption and history live in ``apps.registry.services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.settings import api_settings
+
+from apps.core.models import OrgUnit
+
+from .. import services
+from ..choices import CodeKind, Sex
+from ..models import Code, FamilyMember, Veteran
+
+CODE_HELP = _("Code-table entry by its name (see /api/v1/codes/?kind={kind}).")
+
+
+def service_errors(exc: DjangoValidationError) -> serializers.ValidationError:
+    """A service's ValidationError as a DRF 400 with field messages (non-field ones under non_field_errors)."""
+    if hasattr(exc, "error_dict"):
+        detail = {(api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field): messages
+                  for field, messages in exc.message_dict.items()}
+    else:
+        detail = {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+    return serializers.ValidationError(detail)
+
+
+def context_map(context: dict, key: str, load) -> dict:
+    """A look-up table loaded once per request (the serializer context is shared by every row)."""
+    if key not in context:
+        context[key] = load()
+    return context[key]
+
+
+def code_names() -> dict[int, str]:
+    return dict(Code.objects.order_by().values_list("pk", "name"))
+
+
+def unit_codes_names() -> dict[int, tuple[str, str]]:
+    return {pk: (code, name) for pk, code, name in OrgUnit.objects.order_by().values_list("pk", "code", "name")}
+
+
+class CodeNameField(serializers.SlugRelatedField):
+    """A code-table entry by name. Reading maps the foreign key through one table of all codes per request
+    instead of a join per field: fifteen joins would push PostgreSQL into its genetic planner (slow plans)."""
+
+    def use_pk_only_optimization(self) -> bool:
+        return True
+
+    def to_representation(self, value) -> str | None:
+        return context_map(self.context, "code_names", code_names).get(value.pk)
+
+
+def code_field(kind: CodeKind, **kwargs) -> CodeNameField:
+    """A code-table reference by name; only entries in use are accepted on write."""
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_null", not kwargs.get("many", False))
+    return CodeNameField(slug_field="name", queryset=Code.objects.of(kind),
+                         help_text=format_lazy(CODE_HELP, kind=kind.value), **kwargs)
+
+
+def label_from_model(fields: dict, model) -> None:
+    """Declared fields take the model field's verbose name as label (form labels, schema titles)."""
+    for name, field in fields.items():
+        if field.label is None and not field.write_only:
+            try:
+                field.label = model._meta.get_field(field.source or name).verbose_name
+            except FieldDoesNotExist:
+                continue
+
+
+class VisibleOrgUnitField(serializers.SlugRelatedField):
+    """The responsible unit by division code, chosen among the units the caller may see."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return OrgUnit.objects.visible_to(getattr(request, "user", None))
+
+    def use_pk_only_optimization(self) -> bool:
+        return True
+
+    def to_representation(self, value) -> str | None:
+        return context_map(self.context, "units", unit_codes_names)[value.pk][0]
+
+
+class VeteranSerializer(serializers.ModelSerializer):
+    """一人一档 over the API. ``id_number`` is write-only (create), ``id_number_masked`` read-only.
+
+    On create, ``sex`` and ``birth_date`` may be omitted (they are taken from the ID number); if given,
+    they must agree with it. Identity, responsible unit and status are not changed by update: transfers
+    and closing have their own pages.
+    """
+
+    id_number = serializers.CharField(write_only=True, max_length=30,
+                                      help_text=_("18 characters; an old 15-digit number is converted."))
+    org_unit = VisibleOrgUnitField(slug_field="code", help_text=_("Division code (12 digits) of the responsible unit."))
+    org_unit_name = serializers.SerializerMethodField()
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False)
+    birth_date = serializers.DateField(required=False)
+    ethnic = code_field(CodeKind.ETHNIC)
+    political = code_field(CodeKind.POLITICAL)
+    education = code_field(CodeKind.EDUCATION)
+    marital = code_field(CodeKind.MARITAL)
+    health = code_field(CodeKind.HEALTH)
+    primary_category = code_field(CodeKind.CATEGORY, required=True, allow_null=False)
+    categories = code_field(CodeKind.CATEGORY, many=True)
+    tags = code_field(CodeKind.TAG, many=True)
+    branch = code_field(CodeKind.BRANCH)
+    military_category = code_field(CodeKind.MILITARY_CATEGORY)
+    rank = code_field(CodeKind.RANK)
+    discharge_mode = code_field(CodeKind.DISCHARGE_MODE)
+    certificate_type = code_field(CodeKind.CERTIFICATE)
+    placement_unit_nature = code_field(CodeKind.UNIT_NATURE)
+    employment = code_field(CodeKind.EMPLOYMENT)
+
+    class Meta:
+        model = Veteran
+        fields = [
+            "id", "org_unit", "org_unit_name", "status", "status_date", "name", "name_pinyin", "name_initials",
+            "id_number", "id_number_masked", "sex", "birth_date", "ethnic", "political", "education", "marital",
+            "health", "hukou_type", "hukou_address", "address", "phone", "primary_category", "categories", "tags",
+            "enlist_date", "enlist_place", "discharge_date", "branch", "troop_code", "re_enlisted",
+            "military_category", "rank", "discharge_mode", "certificate_type", "certificate_number", "report_date",
+            "placement_unit", "placement_unit_nature", "employment", "notes", "created_at", "updated_at",
+        ]
+        read_only_fields = ["status", "status_date", "name_pinyin", "name_initials", "id_number_masked",
+                            "created_at", "updated_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        label_from_model(fields, Veteran)
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            # Update: identity and unit are fixed; they may be repeated unchanged (a PUT of a GET).
+            fields["id_number"].required = False
+            fields["org_unit"].required = False
+        return fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_org_unit_name(self, veteran: Veteran) -> str:
+        return context_map(self.context, "units", unit_codes_names)[veteran.org_unit_id][1]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        veteran = self.instance
+        if veteran is None:
+            return attrs
+        errors = {}
+        if "id_number" in attrs:
+            errors["id_number"] = _("The ID number of a record cannot be changed.")
+        if "org_unit" in attrs and attrs["org_unit"].pk != veteran.org_unit_id:
+            errors["org_unit"] = _("Use a transfer to move the record to another unit.")
+        if attrs.get("sex") and attrs["sex"] != veteran.sex:
+            errors["sex"] = _("The sex comes from the ID number and cannot be changed.")
+        if attrs.get("birth_date") and attrs["birth_date"] != veteran.birth_date:
+            errors["birth_date"] = _("The birth date comes from the ID number and cannot be changed.")
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> Veteran:
+        try:
+            return services.veteran_register(actor=self.context["request"].user, **validated_data)
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from exc
+
+    def update(self, instance: Veteran, validated_data: dict[str, Any]) -> Veteran:
+        for fixed in ("id_number", "org_unit", "sex", "birth_date"):
+            validated_data.pop(fixed, None)
+        try:
+            return services.veteran_update(actor=self.context["request"].user, veteran=instance, **validated_data)
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from exc
+
+
+class FamilyMemberSerializer(serializers.ModelSerializer):
+    """A family member of the veteran in the URL. ``id_number`` (optional) is write-only and validated."""
+
+    id_number = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=30,
+                                      help_text=_("18 characters; an old 15-digit number is converted."))
+    relation = code_field(CodeKind.RELATION)
+    health = code_field(CodeKind.HEALTH)
+    military_category = code_field(CodeKind.MILITARY_CATEGORY)
+    rank = code_field(CodeKind.RANK)
+
+    class Meta:
+        model = FamilyMember
+        fields = ["id", "veteran", "relation", "name", "id_number", "id_number_masked", "phone", "work_unit",
+                  "health", "is_active_duty", "troop_location", "military_category", "rank"]
+        read_only_fields = ["veteran", "id_number_masked"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        label_from_model(fields, FamilyMember)
+        return fields
+
+    def save_through_service(self, *, veteran: Veteran, member: FamilyMember | None) -> FamilyMember:
+        data = dict(self.validated_data)
+        try:
+            self.instance = services.family_member_save(actor=self.context["request"].user, veteran=veteran,
+                                                        member=member, **data)
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from exc
+        return self.instance
+
+
+class CodeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Code
+        fields = ["id", "kind", "code", "name", "parent", "is_key_recipient", "sort_order", "is_active"]
+        read_only_fields = fields
