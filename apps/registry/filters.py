@@ -84,8 +84,9 @@ class VeteranFilterSet(django_filters.FilterSet):
                                            label=_("Tag"))
     age = django_filters.ChoiceFilter(choices=AGE_BANDS, method="filter_age", label=_("Age"))
     sex = django_filters.ChoiceFilter(choices=Sex.choices, label=_("Sex"))
-    status = django_filters.ChoiceFilter(choices=VeteranStatus.choices, label=_("Status"), empty_label=_("On register"),
-                                         method="filter_status")
+    # Empty: on the register only (the default); "all" includes closed records.
+    status = django_filters.ChoiceFilter(choices=[("all", _("All")), *VeteranStatus.choices], label=_("Status"),
+                                         empty_label=_("On register"), method="filter_status")
     ordering = django_filters.ChoiceFilter(choices=[(k, k) for k in ORDERINGS], method="filter_ordering",
                                            label=_("Order"))
 
@@ -95,8 +96,10 @@ class VeteranFilterSet(django_filters.FilterSet):
 
     def __init__(self, data=None, *args, user=None, **kwargs):
         super().__init__(data, *args, **kwargs)
-        self.filters["unit"].queryset = OrgUnit.objects.visible_to(user)
-        self.filters["status"].extra["choices"] = [("all", _("All")), *VeteranStatus.choices]
+        # The field may already be built (and copied from the class) by schema generation: set both.
+        units = OrgUnit.objects.visible_to(user)
+        self.filters["unit"].queryset = units
+        self.filters["unit"].field.queryset = units
 
     @property
     def qs(self):
