@@ -167,7 +167,7 @@ def client_for(user):
 # --- timing helpers ------------------------------------------------------------------------------
 
 
-def timed_get(client, url: str, params: dict | None = None, *, repeat: int, warmup: int = 2, **headers) -> float:
+def timed_get(client, url: str, params: dict | None = None, *, repeat: int, warmup: int = 4, **headers) -> float:
     """Median milliseconds of ``repeat`` GETs (after ``warmup``), each answered 200."""
     times = []
     for i in range(warmup + repeat):
@@ -244,12 +244,12 @@ def bench_pages(*, street_user, bureau_user, street, repeat: int) -> None:
             deep_params, reached = walk_pages(client, url, params, DEEP_PAGES)
             deep = timed_get(client, url, deep_params, repeat=repeat)
             tag = "by_name" if ordering == "name" else "newest"
-            emit(f"page_list_{who}_street_category_{tag}_first_ms", first, "ms", PAGE_MS)
-            emit(f"page_list_{who}_street_category_{tag}_page{reached + 1}_ms", deep, "ms", PAGE_MS)
+            emit(f"page_list_street_category_{tag}_as_{who}_first_ms", first, "ms", PAGE_MS)
+            emit(f"page_list_street_category_{tag}_as_{who}_page{reached + 1}_ms", deep, "ms", PAGE_MS)
         many = count_queries(client, url, {"unit": street.pk, "category": category.pk})
         sample = Veteran.objects.visible_to(user).filter(org_unit__path__startswith=street.path).active().first()
         one = count_queries(client, url, {"q": sample.id_number})
-        emit(f"page_list_{who}_queries_50_rows", many, "queries", one)
+        emit(f"page_list_queries_50_rows_vs_1_row_as_{who}", many, "queries", one)
 
     client = client_for(street_user)
     in_street = Veteran.objects.active().filter(org_unit__path__startswith=street.path).exclude(phone="")
@@ -261,15 +261,15 @@ def bench_pages(*, street_user, bureau_user, street, repeat: int) -> None:
     for who, user in (("street", street_user), ("bureau", bureau_user)):
         client = client_for(user)
         for kind, text in terms.items():
-            emit(f"page_search_{who}_{kind}_ms", timed_get(client, url, {"q": text}, repeat=repeat), "ms", SEARCH_MS)
+            emit(f"page_search_{kind}_as_{who}_ms", timed_get(client, url, {"q": text}, repeat=repeat), "ms", SEARCH_MS)
 
     detail = reverse("registry:veteran_detail", args=[sample.pk])
     for who, user in (("street", street_user), ("bureau", bureau_user)):
         client = client_for(user)
-        emit(f"person_page_{who}_ms", timed_get(client, detail, repeat=repeat), "ms", PERSON_MS)
+        emit(f"person_page_as_{who}_ms", timed_get(client, detail, repeat=repeat), "ms", PERSON_MS)
     client = client_for(street_user)
     for tab in ("service", "care", "family", "card", "history", "access"):
-        emit(f"person_tab_{tab}_ms", timed_get(client, detail, {"tab": tab}, repeat=repeat, HTTP_HX_REQUEST="true"),
+        emit(f"person_tab_{tab}_as_street_ms", timed_get(client, detail, {"tab": tab}, repeat=repeat, HTTP_HX_REQUEST="true"),
              "ms", PERSON_MS)
 
 
@@ -283,19 +283,21 @@ def bench_api(*, street_user, bureau_user, street, repeat: int) -> None:
     params = {"unit": street.pk, "category": category.pk}
     for who, user in (("street", street_user), ("bureau", bureau_user)):
         client = client_for(user)
-        emit(f"api_list_{who}_street_category_first_ms", timed_get(client, url, params, repeat=repeat), "ms", PAGE_MS)
+        emit(f"api_list_street_category_as_{who}_first_ms", timed_get(client, url, params, repeat=repeat), "ms",
+             PAGE_MS)
         deep, reached = walk_api(client, url, params, DEEP_PAGES)
-        emit(f"api_list_{who}_street_category_page{reached}_ms", timed_get(client, deep, repeat=repeat), "ms", PAGE_MS)
+        emit(f"api_list_street_category_as_{who}_page{reached}_ms", timed_get(client, deep, repeat=repeat), "ms",
+             PAGE_MS)
         sample = Veteran.objects.visible_to(user).filter(org_unit__path__startswith=street.path).active().last()
-        emit(f"api_search_{who}_initials_ms", timed_get(client, url, {"q": sample.name_initials}, repeat=repeat), "ms",
+        emit(f"api_search_initials_as_{who}_ms", timed_get(client, url, {"q": sample.name_initials}, repeat=repeat), "ms",
              SEARCH_MS)
-        emit(f"api_search_{who}_id_number_ms", timed_get(client, url, {"q": sample.id_number}, repeat=repeat), "ms",
+        emit(f"api_search_id_number_as_{who}_ms", timed_get(client, url, {"q": sample.id_number}, repeat=repeat), "ms",
              SEARCH_MS)
-        emit(f"api_retrieve_{who}_ms", timed_get(client, reverse("veteran-detail", args=[sample.pk]), repeat=repeat),
+        emit(f"api_retrieve_as_{who}_ms", timed_get(client, reverse("veteran-detail", args=[sample.pk]), repeat=repeat),
              "ms", PERSON_MS)
         many = count_queries(client, url, params)
         one = count_queries(client, url, {"q": sample.id_number})
-        emit(f"api_list_{who}_queries_50_rows", many, "queries", one)
+        emit(f"api_list_queries_50_rows_vs_1_row_as_{who}", many, "queries", one)
 
 
 # --- export, import, PDF (children measure their own time and peak memory) ------------------------

@@ -134,11 +134,38 @@ def test_retrieve_is_written_to_the_access_log(api, users, a1_veteran):
 
 
 def test_code_fields_are_names(api, a1_veteran):
+    a1_veteran.categories.set([category("退役士兵"), category("残疾军人")])
+    a1_veteran.tags.set(Code.objects.filter(kind="tag", name="重点关注"))
+    listed = api("village_a1").get(LIST).json()["results"][0]
     data = api("village_a1").get(detail(a1_veteran.pk)).json()
+    assert listed == data
     assert data["discharge_mode"] == "自主就业"
     assert data["primary_category"] == "退役士兵"
+    assert sorted(data["categories"]) == ["残疾军人", "退役士兵"] and data["tags"] == ["重点关注"]
     assert data["org_unit"] == "320111001001"
     assert data["org_unit_name"] == "甲一社区"
+    assert data["ethnic"] is None
+
+
+def test_fast_representation_matches_drf(api, tree, a1_veteran):
+    """The serializer's shortcuts (a representation plan, name maps, ids of categories and tags) give
+    exactly what DRF's field-by-field representation gives, for a full and for a sparse record."""
+    from rest_framework import serializers
+    from rest_framework.test import APIRequestFactory
+
+    from apps.registry.api.serializers import VeteranSerializer
+
+    created = api("village_a1").post(LIST, new_person(
+        tree, ethnic="汉族", branch="陆军", military_category="义务兵", rank="上等兵", enlist_date="1988-12-01",
+        discharge_date="1990-12-01", categories=["退役士兵", "复员军人"], tags=["重点关注"], hukou_type="urban",
+        re_enlisted=True, notes="备注"), format="json").json()
+    request = APIRequestFactory().get(LIST)
+    for pk in (created["id"], a1_veteran.pk):
+        serializer = VeteranSerializer(Veteran.objects.get(pk=pk), context={"request": request})
+        drf = serializers.ModelSerializer.to_representation(serializer, serializer.instance)
+        assert serializer.data == drf
+        assert api("village_a1").get(detail(pk)).json() == api("village_a1").get(LIST, {"q": Veteran.objects.get(
+            pk=pk).id_number}).json()["results"][0] == dict(drf)
 
 
 # --- validation: 400 with field messages -----------------------------------------------------------

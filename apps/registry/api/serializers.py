@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS, PKOnlyObject
 from rest_framework.settings import api_settings
 
 from apps.core.models import OrgUnit
@@ -54,15 +55,46 @@ def unit_codes_names() -> dict[int, tuple[str, str]]:
     return {pk: (code, name) for pk, code, name in OrgUnit.objects.order_by().values_list("pk", "code", "name")}
 
 
+class CodeNamesField(serializers.ManyRelatedField):
+    """Many code-table entries by name; reads the ids a view attached with ``attach_code_ids`` if it did."""
+
+    def get_attribute(self, instance):
+        ids = getattr(instance, "code_ids", {}).get(self.source)
+        if ids is not None:
+            return [PKOnlyObject(pk=pk) for pk in ids]
+        return super().get_attribute(instance)
+
+
 class CodeNameField(serializers.SlugRelatedField):
     """A code-table entry by name. Reading maps the foreign key through one table of all codes per request
     instead of a join per field: fifteen joins would push PostgreSQL into its genetic planner (slow plans)."""
+
+    @classmethod
+    def many_init(cls, *args, **kwargs) -> CodeNamesField:
+        list_kwargs = {"child_relation": cls(*args, **kwargs)}
+        list_kwargs |= {key: value for key, value in kwargs.items() if key in MANY_RELATION_KWARGS}
+        return CodeNamesField(**list_kwargs)
 
     def use_pk_only_optimization(self) -> bool:
         return True
 
     def to_representation(self, value) -> str | None:
         return context_map(self.context, "code_names", code_names).get(value.pk)
+
+
+def attach_code_ids(veterans) -> None:
+    """Categories and tags of a page of records: one light query per relation (ids only), instead of
+    ``prefetch_related``, whose model instances cost more than the rest of the page's data."""
+    by_pk = {veteran.pk: veteran for veteran in veterans}
+    for veteran in by_pk.values():
+        veteran.code_ids = {"categories": [], "tags": []}
+    for name in ("categories", "tags"):
+        through = Veteran._meta.get_field(name).remote_field.through
+        rows = (through.objects.filter(veteran_id__in=list(by_pk))
+                .order_by(*[f"code__{key}" for key in Code._meta.ordering])  # as ``veteran.categories.all()``
+                .values_list("veteran_id", "code_id"))
+        for veteran_id, code_id in rows:
+            by_pk[veteran_id].code_ids[name].append(code_id)
 
 
 def code_field(kind: CodeKind, **kwargs) -> CodeNameField:
@@ -95,6 +127,26 @@ class VisibleOrgUnitField(serializers.SlugRelatedField):
 
     def to_representation(self, value) -> str | None:
         return context_map(self.context, "units", unit_codes_names)[value.pk][0]
+
+
+SIMPLE_FIELDS = (serializers.IntegerField, serializers.CharField, serializers.BooleanField, serializers.ChoiceField)
+
+
+def representation_plan(fields) -> list[tuple[str, str, Any]]:
+    """(name, kind, attribute or field) per readable field: "plain" values are returned as stored, "code"
+    foreign keys are named through the code map, "date" is ISO 8601; anything else goes through its field."""
+    plan = []
+    for field in fields:
+        simple_source = "." not in field.source and field.source != "*"
+        if isinstance(field, CodeNameField) and simple_source:
+            plan.append((field.field_name, "code", f"{field.source}_id"))
+        elif type(field) is serializers.DateField and simple_source:
+            plan.append((field.field_name, "date", field.source))
+        elif type(field) in SIMPLE_FIELDS and simple_source:
+            plan.append((field.field_name, "plain", field.source))
+        else:
+            plan.append((field.field_name, "field", field))
+    return plan
 
 
 class VeteranSerializer(serializers.ModelSerializer):
@@ -148,6 +200,30 @@ class VeteranSerializer(serializers.ModelSerializer):
             fields["id_number"].required = False
             fields["org_unit"].required = False
         return fields
+
+    def to_representation(self, instance: Veteran) -> dict[str, Any]:
+        """What DRF's field-by-field representation gives (a test holds them equal), by a plan made once
+        per serializer: the simple columns are read directly, codes through the name map. A page of 50
+        records × 42 fields then costs about a millisecond instead of eight."""
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            plan = self._plan = representation_plan(self._readable_fields)
+        names = context_map(self.context, "code_names", code_names)
+        result: dict[str, Any] = {}
+        for name, kind, how in plan:
+            if kind == "plain":
+                result[name] = getattr(instance, how)
+            elif kind == "code":
+                pk = getattr(instance, how)
+                result[name] = None if pk is None else names.get(pk)
+            elif kind == "date":
+                value = getattr(instance, how)
+                result[name] = None if value is None else value.isoformat()
+            else:
+                attribute = how.get_attribute(instance)
+                empty = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+                result[name] = None if empty is None else how.to_representation(attribute)
+        return result
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_org_unit_name(self, veteran: Veteran) -> str:

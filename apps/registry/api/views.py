@@ -29,7 +29,7 @@ from apps.core.services import access_log_record
 from .. import selectors
 from ..filters import VeteranFilterSet
 from ..models import Code, FamilyMember, Veteran
-from .serializers import CodeSerializer, FamilyMemberSerializer, VeteranSerializer
+from .serializers import CodeSerializer, FamilyMemberSerializer, VeteranSerializer, attach_code_ids
 
 
 class VeteranApiFilterSet(VeteranFilterSet):
@@ -105,17 +105,24 @@ class VeteranViewSet(WritePermissionByActionMixin, ScopedViewSetMixin, mixins.Li
     pagination_class = VeteranCursorPagination
 
     def with_related(self, queryset):
-        # One query for the rows, one per many-to-many; code and unit names come from one look-up each
-        # (serializers.context_map), not from joins: constant in the page size, and a plan PostgreSQL
-        # finds quickly (fifteen joins would hand it to the genetic optimizer).
-        return queryset.prefetch_related("categories", "tags")
+        # One query for the rows (the encrypted number is never shown), one per many-to-many (ids only,
+        # serializers.attach_code_ids); code and unit names come from one look-up each (context_map), not
+        # from joins: constant in the page size, and a plan PostgreSQL finds quickly (fifteen joins would
+        # hand it to the genetic optimizer).
+        return queryset.defer("id_number_encrypted")
 
     def get_queryset(self):
         return self.with_related(super().get_queryset())
 
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        attach_code_ids(page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
     def retrieve(self, request, *args, **kwargs):
         veteran = self.get_object()
         access_log_record(user=request.user, action=AccessAction.VIEW, obj=veteran, request=request)
+        attach_code_ids([veteran])
         return Response(self.get_serializer(veteran).data)
 
 
