@@ -36,7 +36,7 @@ test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 worker: venv
-	$(VENV)/bin/celery -A veterans_portal worker -l info -Q default
+	$(VENV)/bin/celery -A veterans_portal worker -l info -Q default,reminders,imports,reports
 
 beat: venv
 	$(VENV)/bin/celery -A veterans_portal beat -l info

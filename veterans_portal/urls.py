@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include("apps.core.api.urls")),
     path("api/v1/", include("apps.registry.api.urls")),
     path("veterans/", include("apps.registry.urls")),
+    path("care/", include("apps.care.urls")),
     path("downloads/", include("apps.core.urls_jobs")),
     path("", include("apps.core.urls")),
 ]

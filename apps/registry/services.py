@@ -15,7 +15,7 @@ from apps.core.choices import AccessAction
 from apps.core.models import OrgUnit, User
 from apps.core.services import access_log_record
 
-from . import crypto, idnumber
+from . import crypto, hooks, idnumber
 from .choices import CardEventKind, CardStatus, TransferDirection, VeteranStatus
 from .models import Attachment, CardEvent, CareEntitlement, FamilyMember, PreferentialCard, Transfer, Veteran
 
@@ -95,6 +95,7 @@ def veteran_register(*, actor: User | None, id_number: str, org_unit: OrgUnit, s
             veteran.categories.set(categories)
         if tags:
             veteran.tags.set(tags)
+        hooks.veterans_changed([veteran.pk])
     return veteran
 
 
@@ -114,6 +115,7 @@ def veteran_update(*, actor: User | None, veteran: Veteran, categories=None, tag
             veteran.categories.set(categories)
         if tags is not None:
             veteran.tags.set(tags)
+        hooks.veterans_changed([veteran.pk])
     return veteran
 
 
@@ -144,6 +146,7 @@ def veteran_transfer(*, actor: User, veteran: Veteran, to_unit: OrgUnit | None, 
         else:
             locked.status, locked.status_date, locked.status_reason = VeteranStatus.MOVED_OUT, on, reason or destination
             locked.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+        hooks.veterans_changed([locked.pk])
     veteran.refresh_from_db()
     return transfer
 
@@ -158,6 +161,7 @@ def veteran_close(*, actor: User, veteran: Veteran, status: str, on: date, reaso
         raise ValidationError({"date": _("The date is before the person's birth.")})
     veteran.status, veteran.status_date, veteran.status_reason = status, on, reason
     veteran.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+    hooks.veterans_changed([veteran.pk])
     return veteran
 
 
@@ -165,6 +169,7 @@ def veteran_restore(*, actor: User, veteran: Veteran) -> Veteran:
     """Put a closed record back on the register."""
     veteran.status, veteran.status_date, veteran.status_reason = VeteranStatus.ACTIVE, timezone.localdate(), ""
     veteran.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+    hooks.veterans_changed([veteran.pk])
     return veteran
 
 
@@ -245,6 +250,7 @@ def care_entitlement_save(*, actor: User | None, veteran: Veteran, entitlement: 
         raise ValidationError(errors)
     entitlement.full_clean(exclude=["veteran"])
     entitlement.save()
+    hooks.veterans_changed([veteran.pk])
     return entitlement
 
 

@@ -18,7 +18,7 @@ from apps.core.forms import apply_errors
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 
-from . import selectors, services
+from . import hooks, selectors, services
 from .forms import (
     AttachmentForm,
     CardCreateForm,
@@ -91,7 +91,13 @@ class VeteranDetailView(RoleRequiredMixin, View):
         if not request.htmx:  # one entry per opening of the record, not per tab
             access_log_record(user=request.user, action=AccessAction.VIEW, obj=veteran, request=request)
         tab = request.GET.get("tab", "basic")
-        ctx = {"veteran": veteran, "tab": tab, "tabs": TABS, "service_years": service_years(veteran)}
+        extra_tabs = hooks.tabs_for(request.user)
+        ctx = {"veteran": veteran, "tab": tab, "tabs": [*TABS[:-2], *((t.key, t.label) for t in extra_tabs), *TABS[-2:]],
+               "service_years": service_years(veteran)}
+        extra = hooks.tab(tab)
+        if extra is not None and extra in extra_tabs:
+            ctx |= extra.context(request, veteran)
+            ctx["extra_template"] = extra.template
         if tab == "care":
             ctx["care"] = veteran.care.select_related("category", "benefit")
         elif tab == "family":
@@ -103,6 +109,7 @@ class VeteranDetailView(RoleRequiredMixin, View):
         elif tab == "history":
             ctx["history"] = selectors.veteran_history(veteran=veteran)[:200]
             ctx["transfers"] = veteran.transfers.select_related("from_unit", "to_unit", "actor")
+            ctx["activity"] = hooks.history_entries(veteran)
         elif tab == "access":
             ctx["access"] = selectors.veteran_access_log(user=request.user, veteran=veteran)[:200]
         template = "partials/veteran_tab.html" if request.htmx else "registry/veteran_detail.html"

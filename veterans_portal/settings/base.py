@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "csp",
     "apps.core",
     "apps.registry",
+    "apps.care",
 ]
 
 MIDDLEWARE = [
@@ -238,7 +239,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_TASK_ROUTES = {"apps.core.tasks.*": {"queue": "default"}}
+# Queues split by kind: a long import or report never holds up the reminders (DESIGN: "At scale").
+CELERY_TASK_ROUTES = {"care.*": {"queue": "reminders"}, "registry.import*": {"queue": "imports"},
+                      "registry.export*": {"queue": "reports"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 
 # Audit and access logs are kept AUDIT_RETENTION_DAYS, never fewer than 180 (网络安全法 Art. 21).

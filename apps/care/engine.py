@@ -1,0 +1,274 @@
+"""The rule engine: visit rules become due visits (待走访任务) with set-based SQL.
+
+Each active rule is turned into one ``INSERT INTO care_duevisit … SELECT … ON CONFLICT DO NOTHING`` per
+chunk of record ids. The SELECT is built with the ORM (the rule's selector as ``Exists``/``Q``, the dates as
+expressions) and compiled to SQL; the unique key ``(rule, veteran, period_key)`` makes every run idempotent.
+A period key names the occurrence a task belongs to: ``I2027-01`` (interval period starting January 2027),
+``F2027`` (the 2027 festival), ``B2027`` (the 2027 birthday), ``R2026-11-03`` (reported home that day),
+``E123`` (life event 123).
+
+Festival dates on the lunar calendar come from ``lunar_python`` (春节 = lunar 1/1, 中秋 = lunar 8/15).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import connection, models
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+from lunar_python import Lunar
+
+from apps.registry.choices import VeteranStatus
+from apps.registry.models import CareEntitlement, Veteran
+
+from .choices import Calendar, RuleKind, TaskStatus, VisitMode
+from .models import Campaign, DueVisit, LifeEvent, Visit, VisitRule
+
+# Life events and reports older than this are history, not a visit to make now.
+EVENT_LOOKBACK_DAYS = 90
+
+
+def festival_date(rule: VisitRule, year: int) -> date:
+    """The festival's date in ``year`` (solar), e.g. 春节 2027 → 2027-02-06, 八一 → 08-01."""
+    if rule.calendar == Calendar.LUNAR:
+        solar = Lunar.fromYmd(year, rule.month, rule.day).getSolar()
+        return date(solar.getYear(), solar.getMonth(), solar.getDay())
+    last = calendar.monthrange(year, rule.month)[1]
+    return date(year, rule.month, min(rule.day, last))
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """A period a rule applies to, the same for everyone it selects."""
+
+    key: str
+    opens_on: date
+    due_date: date
+    campaign: Campaign | None = None
+
+
+def interval_period(rule: VisitRule, on: date) -> Occurrence:
+    """The period of ``interval_months`` months (counted from January) that contains ``on``."""
+    months = rule.interval_months
+    start_index = ((on.month - 1) // months) * months
+    start = date(on.year, start_index + 1, 1)  # services.rule_save admits only divisors of 12
+    end = add_months(start, months) - timedelta(days=1)
+    return Occurrence(key=f"I{start:%Y-%m}", opens_on=start, due_date=end)
+
+
+def festival_occurrences(rule: VisitRule, on: date) -> list[Occurrence]:
+    """This year's or next year's festival when ``on`` lies between its opening (lead days before) and the day."""
+    found = []
+    for year in (on.year, on.year + 1):
+        day = festival_date(rule, year)
+        opens = day - timedelta(days=rule.lead_days)
+        if opens <= on <= day:
+            found.append(Occurrence(key=f"F{year}", opens_on=opens, due_date=day))
+    return found
+
+
+def campaign_for(rule: VisitRule, occurrence: Occurrence) -> Campaign:
+    year = occurrence.key[1:]
+    campaign, _ = Campaign.objects.get_or_create(
+        rule=rule, period_key=occurrence.key,
+        defaults={"name": f"{year} {rule.occasion.name}", "starts_on": occurrence.opens_on,
+                  "ends_on": occurrence.due_date})
+    return campaign
+
+
+# --- whom a rule selects ----------------------------------------------------------------------
+
+
+def years_before(on: date, years: int) -> date:
+    try:
+        return on.replace(year=on.year - years)
+    except ValueError:  # 29 February
+        return on.replace(year=on.year - years, day=28)
+
+
+def selector_q(rule: VisitRule, on: date) -> Q:
+    """The people a rule applies to, as a filter on active records. A rule must select someone explicitly
+    (``everyone`` or at least one criterion): ``services.rule_save`` refuses a rule without a selector."""
+    q = Q(status=VeteranStatus.ACTIVE)
+    if rule.key_recipients_only:
+        q &= Q(Exists(CareEntitlement.objects.filter(veteran=OuterRef("pk"), category__is_key_recipient=True)))
+    care = list(rule.care_categories.values_list("pk", flat=True))
+    if care:
+        q &= Q(Exists(CareEntitlement.objects.filter(veteran=OuterRef("pk"), category__in=care)))
+    categories = list(rule.categories.values_list("pk", flat=True))
+    if categories:
+        through = Veteran.categories.through
+        q &= Q(primary_category__in=categories) | Q(Exists(through.objects.filter(veteran=OuterRef("pk"),
+                                                                               code__in=categories)))
+    modes = list(rule.discharge_modes.values_list("pk", flat=True))
+    if modes:
+        q &= Q(discharge_mode__in=modes)
+    tags = list(rule.tags.values_list("pk", flat=True))
+    if tags:
+        q &= Q(Exists(Veteran.tags.through.objects.filter(veteran=OuterRef("pk"), code__in=tags)))
+    paths = list(rule.org_units.values_list("path", flat=True))
+    if paths:
+        unit_q = Q()
+        for path in paths:
+            unit_q |= Q(org_unit__path__startswith=path)
+        q &= unit_q
+    if rule.min_age is not None and rule.kind != RuleKind.BIRTHDAY:  # birthday rules test the age at the birthday
+        q &= Q(birth_date__lte=years_before(on, rule.min_age))
+    if rule.max_age is not None:
+        q &= Q(birth_date__gt=years_before(on, rule.max_age + 1))
+    return q
+
+
+def has_selector(rule: VisitRule) -> bool:
+    return bool(rule.everyone or rule.key_recipients_only or rule.min_age is not None or rule.max_age is not None
+                or rule.care_categories.exists() or rule.categories.exists() or rule.discharge_modes.exists()
+                or rule.tags.exists() or rule.org_units.exists())
+
+
+# --- rows to insert ------------------------------------------------------------------------------
+
+COLUMNS = ("rule_id", "veteran_id", "org_unit_id", "occasion_id", "campaign_id", "life_event_id", "period_key",
+           "opens_on", "due_date", "status", "level", "created_at")
+
+
+def _already_visited(rule: VisitRule, opens_on, due_date, person: str = "pk") -> Exists:
+    visits = Visit.objects.filter(veteran=OuterRef(person), date__gte=opens_on, date__lte=due_date)
+    if rule.kind != RuleKind.INTERVAL:  # an interval (contact) rule counts any visit; the others their own occasion
+        visits = visits.filter(occasion_id=rule.occasion_id)
+    if rule.home_visit_required:
+        visits = visits.filter(mode=VisitMode.HOME)
+    return Exists(visits)
+
+
+def _constant(value, field: models.Field):
+    return Value(value, output_field=field)
+
+
+def _rows(rule: VisitRule, on: date, ids: Sequence[int] | None, id_range: tuple[int, int] | None
+          ) -> list[models.QuerySet]:
+    """The SELECTs whose rows are the rule's due visits on ``on`` (one per occurrence)."""
+    now = timezone.now()
+    base = Veteran.objects.filter(selector_q(rule, on))
+    if ids is not None:
+        base = base.filter(pk__in=ids)
+    if id_range is not None:
+        base = base.filter(pk__gte=id_range[0], pk__lt=id_range[1])
+    common = {"r_rule": _constant(rule.pk, models.IntegerField()),
+              "r_occasion": _constant(rule.occasion_id, models.IntegerField()),
+              "r_status": _constant(TaskStatus.OPEN, models.CharField()),
+              "r_level": _constant(0, models.IntegerField()),
+              "r_created": _constant(now, models.DateTimeField())}
+    selects = []
+    if rule.kind in (RuleKind.INTERVAL, RuleKind.FESTIVAL):
+        occurrences = [interval_period(rule, on)] if rule.kind == RuleKind.INTERVAL else festival_occurrences(rule, on)
+        for occ in occurrences:
+            campaign = campaign_for(rule, occ) if rule.kind == RuleKind.FESTIVAL else None
+            qs = base.filter(~_already_visited(rule, occ.opens_on, occ.due_date)).annotate(
+                **common,
+                r_campaign=_constant(campaign.pk if campaign else None, models.IntegerField()),
+                r_event=_constant(None, models.IntegerField()),
+                r_key=_constant(occ.key, models.CharField()),
+                r_opens=_constant(occ.opens_on, models.DateField()),
+                r_due=_constant(occ.due_date, models.DateField()))
+            selects.append(qs.values_list("r_rule", "pk", "org_unit_id", "r_occasion", "r_campaign", "r_event",
+                                          "r_key", "r_opens", "r_due", "r_status", "r_level", "r_created"))
+    elif rule.kind == RuleKind.BIRTHDAY:
+        horizon = on + timedelta(days=rule.lead_days)
+        for year in sorted({on.year, horizon.year}):
+            birthday = RawSQL("(registry_veteran.birth_date + make_interval(years => %s - "
+                              "extract(year from registry_veteran.birth_date)::int))::date", (year,),
+                              output_field=models.DateField())
+            qs = base.annotate(r_birthday=birthday).filter(r_birthday__gte=on, r_birthday__lte=horizon)
+            if rule.min_age is not None:
+                qs = qs.filter(birth_date__lt=date(year - rule.min_age + 1, 1, 1))
+            opens = RawSQL("(registry_veteran.birth_date + make_interval(years => %s - "
+                           "extract(year from registry_veteran.birth_date)::int) - make_interval(days => %s))::date",
+                           (year, rule.lead_days), output_field=models.DateField())
+            qs = qs.annotate(**common, r_campaign=_constant(None, models.IntegerField()),
+                             r_event=_constant(None, models.IntegerField()),
+                             r_key=_constant(f"B{year}", models.CharField()), r_opens=opens, r_due=F("r_birthday"))
+            selects.append(qs.values_list("r_rule", "pk", "org_unit_id", "r_occasion", "r_campaign", "r_event",
+                                          "r_key", "r_opens", "r_due", "r_status", "r_level", "r_created"))
+    elif rule.kind == RuleKind.AFTER_REPORT:
+        days = timedelta(days=rule.due_within_days)
+        qs = base.filter(report_date__gte=on - timedelta(days=EVENT_LOOKBACK_DAYS), report_date__lte=on).annotate(
+            **common, r_campaign=_constant(None, models.IntegerField()),
+            r_event=_constant(None, models.IntegerField()),
+            r_key=Concat(Value("R"), Cast("report_date", models.CharField())),
+            r_opens=F("report_date"),
+            r_due=models.ExpressionWrapper(F("report_date") + days, output_field=models.DateField()))
+        selects.append(qs.values_list("r_rule", "pk", "org_unit_id", "r_occasion", "r_campaign", "r_event",
+                                      "r_key", "r_opens", "r_due", "r_status", "r_level", "r_created"))
+    elif rule.kind == RuleKind.AFTER_EVENT:
+        kinds = list(rule.event_occasions.values_list("pk", flat=True))
+        days = timedelta(days=rule.due_within_days)
+        events = LifeEvent.objects.filter(occasion__in=kinds, date__gte=on - timedelta(days=EVENT_LOOKBACK_DAYS),
+                                          date__lte=on, veteran__in=base.values("pk"))
+        qs = events.annotate(
+            **common, r_campaign=_constant(None, models.IntegerField()),
+            r_key=Concat(Value("E"), Cast("pk", models.CharField())),
+            r_due=models.ExpressionWrapper(F("date") + days, output_field=models.DateField()))
+        selects.append(qs.values_list("r_rule", "veteran_id", "veteran__org_unit_id", "r_occasion", "r_campaign",
+                                      "pk", "r_key", "date", "r_due", "r_status", "r_level", "r_created"))
+    return selects
+
+
+def _insert(select: models.QuerySet) -> list[int]:
+    sql, params = select.query.get_compiler(using=select.db).as_sql()
+    table = DueVisit._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({', '.join(COLUMNS)}) {sql} "
+                       f"ON CONFLICT (rule_id, veteran_id, period_key) DO NOTHING RETURNING id", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def generate(rule: VisitRule, on: date, *, ids: Sequence[int] | None = None,
+             id_range: tuple[int, int] | None = None) -> int:
+    """Create the due visits of one rule on ``on`` (for the records ``ids`` or in ``id_range``, else all).
+    Returns how many were new."""
+    if not rule.is_active:
+        return 0
+    return sum(len(_insert(select)) for select in _rows(rule, on, ids, id_range))
+
+
+def cancel_stale(rule: VisitRule | None, on: date, *, ids: Iterable[int] | None = None) -> int:
+    """Cancel open tasks that no longer apply: the person left the register, or no longer matches the rule
+    (or the rule was switched off). ``rule`` None: every rule. Returns how many were cancelled."""
+    tasks = DueVisit.objects.open()
+    if ids is not None:
+        tasks = tasks.filter(veteran__in=list(ids))
+    rules = [rule] if rule is not None else list(VisitRule.objects.all())
+    cancelled = 0
+    now = timezone.now()
+    for one in rules:
+        mine = tasks.filter(rule=one)
+        if one.is_active:
+            mine = mine.exclude(veteran__in=Veteran.objects.filter(selector_q(one, on)).values("pk"))
+        cancelled += mine.update(status=TaskStatus.CANCELLED, closed_at=now)
+    return cancelled
+
+
+def sync_units(*, ids: Iterable[int] | None = None) -> int:
+    """Open tasks follow their person to a new responsible unit (after a transfer)."""
+    params: list = []
+    where = ""
+    if ids is not None:
+        where = " AND d.veteran_id = ANY(%s)"
+        params.append(list(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {DueVisit._meta.db_table} d SET org_unit_id = v.org_unit_id, level = 0, escalated_on = NULL "  # noqa: S608 - table names from the models
+            f"FROM {Veteran._meta.db_table} v WHERE v.id = d.veteran_id AND d.status = %s "
+            f"AND d.org_unit_id <> v.org_unit_id{where}", [TaskStatus.OPEN, *params])
+        return cursor.rowcount

@@ -1,0 +1,37 @@
+"""What the care app adds to the person record: a visits tab, visits in the history, recompute on change."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from apps.registry import hooks
+from apps.registry.hooks import HistoryEntry, PersonTab
+
+
+def _visits_context(request, veteran) -> dict:
+    from . import selectors
+
+    return selectors.person_care(user=request.user, veteran=veteran)
+
+
+def _history(veteran):
+    from .models import Visit
+
+    for visit in Visit.objects.filter(veteran=veteran).select_related("occasion", "created_by")[:200]:
+        yield HistoryEntry(when=visit.created_at, who=str(visit.created_by or ""),
+                           what=_("Visit: %(occasion)s on %(date)s by %(visitors)s") % {
+                               "occasion": visit.occasion.name, "date": visit.date.isoformat(),
+                               "visitors": visit.visitors},
+                           link=visit.get_absolute_url())
+
+
+def _changed(ids: list[int]) -> None:
+    from .services import people_recompute_soon
+
+    people_recompute_soon(ids)
+
+
+hooks.register_tab(PersonTab("visits", _("Visits"), "care/person_tab.html", _visits_context, "care.view_visit",
+                             order=10))
+hooks.register_history_source(_history)
+hooks.on_change(_changed)

@@ -1,0 +1,339 @@
+"""Care and visits (走访慰问): occasions, visit rules, due visits, visits, life events, campaigns and the
+bureau-to-street liaison (机关驻街)."""
+
+from __future__ import annotations
+
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.models import OrgUnit
+from apps.core.querysets import ScopedQuerySet, scoped_queryset
+from apps.registry.models import Code, FamilyMember, Veteran
+
+from .choices import Calendar, EscalationLevel, LiaisonStatus, OccasionGroup, RuleKind, TaskStatus, VisitMode
+
+
+class Occasion(models.Model):
+    """A reason to visit (走访事由): 春节走访, 生病住院, 送喜报… Data, edited by administrators; life-event kinds
+    (六必访, merit notices) are occasions too."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    group = models.CharField(_("routine"), max_length=16, choices=OccasionGroup.choices)
+    is_life_event = models.BooleanField(_("is a life event"), default=False,
+                                        help_text=_("Stations log it as an event that triggers a visit"))
+    sort_order = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("visit occasion")
+        verbose_name_plural = _("visit occasions")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@pghistory.track()
+class VisitRule(models.Model):
+    """One row of the bureau's visit rules: whom (selector) and when (kind and its numbers).
+
+    The nightly job turns every active rule into due visits; ``services.rule_save`` validates a rule."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=RuleKind.choices)
+    occasion = models.ForeignKey(Occasion, verbose_name=_("occasion"), on_delete=models.PROTECT, related_name="rules")
+    home_visit_required = models.BooleanField(_("home visit required"), default=False,
+                                              help_text=_("A phone call or a visit at the station does not count"))
+    # When
+    interval_months = models.PositiveSmallIntegerField(_("every (months)"), null=True, blank=True)
+    due_within_days = models.PositiveSmallIntegerField(_("due within (days)"), null=True, blank=True,
+                                                       help_text=_("after reporting home or after the event"))
+    event_occasions = models.ManyToManyField(Occasion, verbose_name=_("triggering events"), blank=True,
+                                             related_name="triggered_rules", limit_choices_to={"is_life_event": True})
+    calendar = models.CharField(_("calendar"), max_length=8, choices=Calendar.choices, blank=True)
+    month = models.PositiveSmallIntegerField(_("month"), null=True, blank=True)
+    day = models.PositiveSmallIntegerField(_("day"), null=True, blank=True)
+    lead_days = models.PositiveSmallIntegerField(_("opens days before"), default=0,
+                                                 help_text=_("festival or birthday visits appear this many days before"))
+    # Whom
+    everyone = models.BooleanField(_("everyone on the register"), default=False)
+    key_recipients_only = models.BooleanField(_("key care recipients only"), default=False)
+    categories = models.ManyToManyField(Code, verbose_name=_("collection categories"), blank=True, related_name="+",
+                                        limit_choices_to={"kind": "category"})
+    care_categories = models.ManyToManyField(Code, verbose_name=_("priority-care categories"), blank=True,
+                                             related_name="+", limit_choices_to={"kind": "care_category"})
+    discharge_modes = models.ManyToManyField(Code, verbose_name=_("discharge modes"), blank=True, related_name="+",
+                                             limit_choices_to={"kind": "discharge_mode"})
+    tags = models.ManyToManyField(Code, verbose_name=_("tags"), blank=True, related_name="+",
+                                  limit_choices_to={"kind": "tag"})
+    org_units = models.ManyToManyField(OrgUnit, verbose_name=_("units"), blank=True, related_name="+",
+                                       help_text=_("people of these units and the units below them"))
+    min_age = models.PositiveSmallIntegerField(_("aged at least"), null=True, blank=True)
+    max_age = models.PositiveSmallIntegerField(_("aged at most"), null=True, blank=True)
+    # Escalation
+    escalate_street_days = models.PositiveSmallIntegerField(_("escalate to the street after (days overdue)"),
+                                                            default=7)
+    escalate_bureau_days = models.PositiveSmallIntegerField(_("escalate to the bureau after (days overdue)"),
+                                                            default=30)
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("visit rule")
+        verbose_name_plural = _("visit rules")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(interval_months__isnull=True) | Q(interval_months__gte=1),
+                                   name="visitrule_interval_positive"),
+            models.CheckConstraint(condition=Q(month__isnull=True) | Q(month__range=(1, 12)), name="visitrule_month"),
+            models.CheckConstraint(condition=Q(day__isnull=True) | Q(day__range=(1, 31)), name="visitrule_day"),
+            models.CheckConstraint(condition=Q(escalate_bureau_days__gte=models.F("escalate_street_days")),
+                                   name="visitrule_escalation_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("care:rule_edit", args=[self.pk])
+
+
+class Campaign(models.Model):
+    """A visiting campaign (2027 春节走访): the due visits of one festival rule in one year, or a campaign
+    a bureau user started by hand for a rule."""
+
+    name = models.CharField(_("name"), max_length=100)
+    rule = models.ForeignKey(VisitRule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="campaigns")
+    period_key = models.CharField(_("period"), max_length=32)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-starts_on", "name"]
+        constraints = [models.UniqueConstraint(fields=["rule", "period_key"], name="campaign_unique_rule_period")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("care:campaign_detail", args=[self.pk])
+
+
+class CareScopedQuerySet(ScopedQuerySet):
+    scope_field = "org_unit"
+
+
+@pghistory.track()
+class LifeEvent(models.Model):
+    """Something that happened to a person and calls for a visit (六必访: 生病住院, 家庭变故…; a merit notice)."""
+
+    veteran = models.ForeignKey(Veteran, verbose_name=_("person"), on_delete=models.CASCADE,
+                                related_name="life_events")
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("responsible unit"), on_delete=models.PROTECT,
+                                 related_name="+")
+    occasion = models.ForeignKey(Occasion, verbose_name=_("event"), on_delete=models.PROTECT, related_name="+",
+                                 limit_choices_to={"is_life_event": True})
+    date = models.DateField(_("date"))
+    description = models.CharField(_("what happened"), max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CareScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("life event")
+        verbose_name_plural = _("life events")
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["date", "occasion"], name="lifeevent_date")]
+
+    def __str__(self) -> str:
+        return f"{self.occasion} {self.date}"
+
+
+@pghistory.track()
+class Visit(models.Model):
+    """走访慰问: one visit to a person (or to one of their family)."""
+
+    veteran = models.ForeignKey(Veteran, verbose_name=_("person"), on_delete=models.CASCADE, related_name="visits")
+    family_member = models.ForeignKey(FamilyMember, verbose_name=_("family member visited"), null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="visits")
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("responsible unit"), on_delete=models.PROTECT,
+                                 related_name="+")
+    occasion = models.ForeignKey(Occasion, verbose_name=_("occasion"), on_delete=models.PROTECT, related_name="visits")
+    life_event = models.ForeignKey(LifeEvent, verbose_name=_("life event"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="visits")
+    mode = models.CharField(_("how"), max_length=8, choices=VisitMode.choices, default=VisitMode.HOME)
+    date = models.DateField(_("visit date"))
+    visitors = models.CharField(_("visitors"), max_length=200)
+    content = models.TextField(_("what was discussed"), blank=True)
+    needs = models.TextField(_("needs found"), blank=True)
+    help_given = models.TextField(_("help given"), blank=True)
+    money = models.DecimalField(_("condolence money (yuan)"), max_digits=10, decimal_places=2, null=True, blank=True)
+    goods = models.CharField(_("goods given"), max_length=200, blank=True)
+    follow_up = models.TextField(_("follow-up"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("logged"), auto_now_add=True)
+
+    objects = CareScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["veteran", "-date"], name="visit_person_date"),
+                   models.Index(fields=["org_unit", "-date"], name="visit_unit_date")]
+        constraints = [models.CheckConstraint(condition=Q(money__isnull=True) | Q(money__gte=0),
+                                              name="visit_money_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.veteran} {self.occasion} {self.date}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("care:visit_detail", args=[self.pk])
+
+
+class VisitPhoto(models.Model):
+    visit = models.ForeignKey(Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="photos")
+    file = models.ImageField(_("photo"), upload_to="visits/%Y/%m/")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_queryset("visit__org_unit").as_manager()
+
+    class Meta:
+        verbose_name = _("visit photo")
+        verbose_name_plural = _("visit photos")
+
+    def __str__(self) -> str:
+        return self.file.name
+
+
+class DueVisitQuerySet(CareScopedQuerySet):
+    def open(self) -> DueVisitQuerySet:
+        return self.filter(status=TaskStatus.OPEN)
+
+
+class DueVisit(models.Model):
+    """待走访任务: a visit a rule says is due for a person in one period. ``(rule, veteran, period_key)`` is
+    unique, which makes the nightly job idempotent: running it twice creates nothing new."""
+
+    rule = models.ForeignKey(VisitRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="tasks")
+    veteran = models.ForeignKey(Veteran, verbose_name=_("person"), on_delete=models.CASCADE, related_name="due_visits")
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("responsible unit"), on_delete=models.PROTECT,
+                                 related_name="+")
+    occasion = models.ForeignKey(Occasion, verbose_name=_("occasion"), on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="tasks")
+    life_event = models.ForeignKey(LifeEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    period_key = models.CharField(_("period"), max_length=32)
+    opens_on = models.DateField(_("open from"))
+    due_date = models.DateField(_("due"))
+    status = models.CharField(_("status"), max_length=12, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    level = models.PositiveSmallIntegerField(_("escalated to"), choices=EscalationLevel.choices,
+                                             default=EscalationLevel.STATION)
+    notified_on = models.DateField(_("station reminded"), null=True, blank=True)
+    escalated_on = models.DateField(_("escalated on"), null=True, blank=True)
+    visit = models.ForeignKey(Visit, verbose_name=_("visit"), null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="tasks")
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DueVisitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("due visit")
+        verbose_name_plural = _("due visits")
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "veteran", "period_key"], name="duevisit_unique_period"),
+            models.CheckConstraint(condition=Q(opens_on__lte=models.F("due_date")), name="duevisit_opens_before_due"),
+        ]
+        indexes = [
+            models.Index(fields=["org_unit", "due_date", "id"], condition=Q(status="open"), name="duevisit_open_unit"),
+            models.Index(fields=["veteran"], condition=Q(status="open"), name="duevisit_open_person"),
+            models.Index(fields=["campaign", "org_unit", "status"], name="duevisit_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.veteran} {self.occasion} {self.due_date}"
+
+
+class CareRun(models.Model):
+    """One run of the nightly job: when, how far it got, what it created (a killed run stays 'running')."""
+
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    on_date = models.DateField(_("for date"))
+    created = models.PositiveIntegerField(_("tasks created"), default=0)
+    cancelled = models.PositiveIntegerField(_("tasks cancelled"), default=0)
+    escalated = models.PositiveIntegerField(_("tasks escalated"), default=0)
+    notified_units = models.PositiveIntegerField(_("units reminded"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("reminder run")
+        verbose_name_plural = _("reminder runs")
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.on_date} {self.started_at:%H:%M}"
+
+
+# --- 机关驻街: bureau departments paired with streets ---------------------------------------------
+
+
+class LiaisonPairing(models.Model):
+    """A bureau department (科室) paired with a street/town station (机关驻街)."""
+
+    department = models.CharField(_("bureau department"), max_length=100)
+    street = models.ForeignKey(OrgUnit, verbose_name=_("street/town"), on_delete=models.PROTECT,
+                               related_name="liaison_pairings")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("liaison officers"), blank=True,
+                                     related_name="liaison_pairings")
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = scoped_queryset("street").as_manager()
+
+    class Meta:
+        verbose_name = _("liaison pairing")
+        verbose_name_plural = _("liaison pairings")
+        ordering = ["street__path", "department"]
+        constraints = [models.UniqueConstraint(fields=["department", "street"], name="pairing_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.department} · {self.street}"
+
+
+@pghistory.track()
+class LiaisonTask(models.Model):
+    """One item of a pairing's monthly task list: what, who, by when, how it went."""
+
+    pairing = models.ForeignKey(LiaisonPairing, verbose_name=_("pairing"), on_delete=models.CASCADE,
+                                related_name="tasks")
+    month = models.DateField(_("month"), help_text=_("the first day of the month"))
+    item = models.CharField(_("task"), max_length=300)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    due_date = models.DateField(_("due"))
+    status = models.CharField(_("status"), max_length=12, choices=LiaisonStatus.choices, default=LiaisonStatus.PLANNED)
+    feedback = models.TextField(_("feedback"), blank=True)
+    inspection_notes = models.TextField(_("inspection notes"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = scoped_queryset("pairing__street").as_manager()
+
+    class Meta:
+        verbose_name = _("liaison task")
+        verbose_name_plural = _("liaison tasks")
+        ordering = ["month", "due_date", "id"]
+        constraints = [models.CheckConstraint(condition=Q(month__day=1), name="liaisontask_month_first_day")]
+
+    def __str__(self) -> str:
+        return self.item

@@ -1,0 +1,376 @@
+"""Every write of the care app: visits, life events, rules, the nightly reminder run, escalation."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Max, Min
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from apps.core.choices import Role
+from apps.core.models import OrgUnit, User
+from apps.core.services import notify
+from apps.registry.choices import VeteranStatus
+from apps.registry.models import FamilyMember, Veteran
+
+from . import engine
+from .choices import Calendar, EscalationLevel, RuleKind, TaskStatus, VisitMode
+from .models import CareRun, DueVisit, LifeEvent, Occasion, Visit, VisitPhoto, VisitRule
+
+logger = logging.getLogger("veterans_portal.care")
+
+CHUNK = 50_000  # records per transaction of the nightly run
+LOCK_KEY = 7_202_611  # pg advisory lock: one reminder run at a time
+PHOTO_TYPES = {".jpg", ".jpeg", ".png"}
+PHOTO_MAX_BYTES = 8 * 1024 * 1024
+STREET_PATH_LENGTH = 8  # treebeard steplen 4: district (4) → street/town (8) → community/village (12)
+
+
+# --- visits and life events ----------------------------------------------------------------------
+
+
+def _check_date(day: date, veteran: Veteran, field: str) -> None:
+    if day > timezone.localdate():
+        raise ValidationError({field: _("The date cannot be in the future.")})
+    if day < veteran.birth_date:
+        raise ValidationError({field: _("The date is before the person's birth.")})
+
+
+def visit_log(*, actor: User | None, veteran: Veteran, occasion: Occasion, date: date, visitors: str,
+              mode: str = VisitMode.HOME, family_member: FamilyMember | None = None, task: DueVisit | None = None,
+              life_event: LifeEvent | None = None, photos: Sequence = (), **fields: Any) -> Visit:
+    """走访慰问: record a visit and close the due visits it satisfies (the one clicked, and any other open task
+    of the same person that this visit fulfils: same occasion, or any visit for a contact rule)."""
+    _check_date(date, veteran, "date")
+    if veteran.status != VeteranStatus.ACTIVE:
+        raise ValidationError(_("Visits can be logged only for records on the register."))
+    if family_member is not None and family_member.veteran_id != veteran.pk:
+        raise ValidationError({"family_member": _("This family member belongs to another record.")})
+    if not (visitors or "").strip():
+        raise ValidationError({"visitors": _("Name who made the visit.")})
+    money = fields.get("money")
+    if money is not None and Decimal(money) < 0:
+        raise ValidationError({"money": _("The amount cannot be negative.")})
+    if task is not None and (task.veteran_id != veteran.pk or task.status != TaskStatus.OPEN):
+        raise ValidationError(_("This task is no longer open."))
+    for photo in photos:
+        _check_photo(photo)
+    with transaction.atomic():
+        visit = Visit(veteran=veteran, org_unit_id=veteran.org_unit_id, occasion=occasion, date=date,
+                      visitors=visitors.strip(), mode=mode, family_member=family_member, life_event=life_event,
+                      created_by=actor if actor is not None and actor.is_authenticated else None,
+                      **{k: v for k, v in fields.items() if k in VISIT_FIELDS})
+        visit.full_clean(exclude=["created_by"])
+        visit.save()
+        for photo in photos:
+            VisitPhoto.objects.create(visit=visit, file=photo)
+        tasks_close_for_visit(visit=visit, task=task)
+    return visit
+
+
+VISIT_FIELDS = {"content", "needs", "help_given", "money", "goods", "follow_up"}
+
+
+def _check_photo(upload) -> None:
+    name = getattr(upload, "name", "") or ""
+    suffix = name[name.rfind("."):].lower() if "." in name else ""
+    if suffix not in PHOTO_TYPES:
+        raise ValidationError({"photos": _("Photos must be JPG or PNG files.")})
+    if getattr(upload, "size", 0) > PHOTO_MAX_BYTES:
+        raise ValidationError({"photos": _("A photo may be at most 8 MB.")})
+
+
+def tasks_close_for_visit(*, visit: Visit, task: DueVisit | None = None) -> int:
+    """Close the open tasks a visit fulfils. Returns how many were closed."""
+    now = timezone.now()
+    open_tasks = DueVisit.objects.open().filter(veteran_id=visit.veteran_id, opens_on__lte=visit.date).select_related(
+        "rule")
+    closing = [t.pk for t in open_tasks
+               if (task is not None and t.pk == task.pk)
+               or ((t.occasion_id == visit.occasion_id or t.rule.kind == RuleKind.INTERVAL)
+                   and (visit.mode == VisitMode.HOME or not t.rule.home_visit_required))]
+    if task is not None and task.pk not in closing:
+        closing.append(task.pk)
+    return DueVisit.objects.filter(pk__in=closing, status=TaskStatus.OPEN).update(
+        status=TaskStatus.DONE, visit=visit, closed_at=now)
+
+
+def life_event_record(*, actor: User | None, veteran: Veteran, occasion: Occasion, date: date,
+                      description: str = "") -> LifeEvent:
+    """六必访: record what happened; the must-visit rules give the station a task at once."""
+    if not occasion.is_life_event:
+        raise ValidationError({"occasion": _("Choose one of the life events.")})
+    _check_date(date, veteran, "date")
+    with transaction.atomic():
+        event = LifeEvent.objects.create(veteran=veteran, org_unit_id=veteran.org_unit_id, occasion=occasion,
+                                         date=date, description=description,
+                                         created_by=actor if actor is not None and actor.is_authenticated else None)
+        transaction.on_commit(lambda: people_recompute_soon([veteran.pk]))
+    return event
+
+
+def task_cancel(*, actor: User, task: DueVisit, reason: str = "") -> DueVisit:
+    """Mark a due visit as no longer needed (moved away, declined…)."""
+    if task.status != TaskStatus.OPEN:
+        raise ValidationError(_("This task is no longer open."))
+    task.status, task.closed_at = TaskStatus.CANCELLED, timezone.now()
+    task.save(update_fields=["status", "closed_at"])
+    return task
+
+
+# --- rules ----------------------------------------------------------------------------------------
+
+RULE_M2M = ("event_occasions", "categories", "care_categories", "discharge_modes", "tags", "org_units")
+
+
+def rule_validate(rule: VisitRule, m2m: dict[str, Iterable]) -> None:
+    """The checks a rule must pass, with the field each message belongs to."""
+    errors: dict[str, str] = {}
+    selected = any(list(m2m.get(name) or []) for name in ("categories", "care_categories", "discharge_modes", "tags",
+                                                           "org_units"))
+    if not (rule.everyone or rule.key_recipients_only or selected or rule.min_age is not None
+            or rule.max_age is not None):
+        errors["everyone"] = _("Say whom the rule is for: everyone, or at least one category, age, mode, tag or unit.")
+    for field in ("interval_months", "due_within_days", "lead_days", "min_age", "max_age", "escalate_street_days",
+                  "escalate_bureau_days", "month", "day"):
+        value = getattr(rule, field)
+        if value is not None and value < 0:
+            errors[field] = _("This number cannot be negative.")
+    if rule.kind == RuleKind.INTERVAL:
+        if not rule.interval_months or 12 % rule.interval_months:
+            errors["interval_months"] = _("Choose 1, 2, 3, 4, 6 or 12 months.")
+    elif rule.kind in (RuleKind.AFTER_REPORT, RuleKind.AFTER_EVENT):
+        if rule.due_within_days is None or rule.due_within_days < 1:
+            errors["due_within_days"] = _("Give the number of days (at least 1).")
+        if rule.kind == RuleKind.AFTER_EVENT and not list(m2m.get("event_occasions") or []):
+            errors["event_occasions"] = _("Choose the life events that trigger this visit.")
+    elif rule.kind == RuleKind.FESTIVAL:
+        if not rule.calendar:
+            errors["calendar"] = _("Choose the calendar of the festival.")
+        if not rule.month or not 1 <= rule.month <= 12:
+            errors["month"] = _("Give the month (1–12).")
+        limit = 30 if rule.calendar == Calendar.LUNAR else 31
+        if not rule.day or not 1 <= rule.day <= limit:
+            errors["day"] = _("Give the day (1–%(limit)d).") % {"limit": limit}
+        if "month" not in errors and "day" not in errors and rule.calendar:
+            try:
+                engine.festival_date(rule, timezone.localdate().year)
+            except Exception:  # noqa: BLE001 — lunar_python raises plain Exception for a day a month lacks
+                errors["day"] = _("This day does not exist in that month.")
+    elif rule.kind == RuleKind.BIRTHDAY and rule.min_age is None:
+        errors["min_age"] = _("Give the age from which birthday visits are made.")
+    if rule.min_age is not None and rule.max_age is not None and rule.max_age < rule.min_age:
+        errors["max_age"] = _("The highest age is below the lowest.")
+    if rule.escalate_bureau_days < rule.escalate_street_days:
+        errors["escalate_bureau_days"] = _("The bureau is told after the street, not before.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def rule_save(*, actor: User | None, rule: VisitRule, m2m: dict[str, Iterable] | None = None) -> VisitRule:
+    """Create or change a rule; its due visits are recomputed in the background once it is saved."""
+    m2m = m2m or {}
+    current = {name: list(getattr(rule, name).all()) for name in RULE_M2M} if rule.pk else {}
+    rule_validate(rule, {**current, **m2m})
+    with transaction.atomic():
+        rule.full_clean(exclude=list(RULE_M2M))
+        rule.save()
+        for name, values in m2m.items():
+            getattr(rule, name).set(values)
+        transaction.on_commit(lambda: rule_recompute_soon(rule.pk))
+    return rule
+
+
+def rule_recompute(*, rule: VisitRule, on: date | None = None) -> tuple[int, int]:
+    """Bring one rule's open tasks in line with it: create what is due, cancel what no longer applies."""
+    on = on or timezone.localdate()
+    cancelled = engine.cancel_stale(rule, on)
+    created = 0
+    for low, high in id_chunks():
+        with transaction.atomic():
+            created += engine.generate(rule, on, id_range=(low, high))
+    return created, cancelled
+
+
+def rule_recompute_soon(rule_id: int) -> None:
+    from .tasks import recompute_rule
+
+    recompute_rule.delay(rule_id)
+
+
+# --- one person, as soon as their record changes ----------------------------------------------------
+
+
+def people_recompute(*, ids: Sequence[int], on: date | None = None) -> tuple[int, int]:
+    """Recompute the due visits of these records: new ones, cancelled ones, tasks following a transfer."""
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        engine.sync_units(ids=ids)
+        cancelled = engine.cancel_stale(None, on, ids=ids)
+        created = sum(engine.generate(rule, on, ids=ids) for rule in active_rules())
+    return created, cancelled
+
+
+def people_recompute_soon(ids: Sequence[int]) -> None:
+    from .tasks import recompute_people
+
+    recompute_people.delay(list(ids))
+
+
+def active_rules() -> list[VisitRule]:
+    return list(VisitRule.objects.filter(is_active=True).select_related("occasion"))
+
+
+# --- the nightly run ---------------------------------------------------------------------------
+
+
+def id_chunks(size: int = CHUNK) -> list[tuple[int, int]]:
+    bounds = Veteran.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return []
+    return [(low, low + size) for low in range(bounds["low"], bounds["high"] + 1, size)]
+
+
+class RunInProgress(Exception):
+    """Another reminder run holds the lock."""
+
+
+def reminders_run(*, on: date | None = None, progress=None) -> CareRun:
+    """The nightly job: every rule for every record, chunk by chunk (each chunk its own transaction, so a
+    killed run keeps what it finished and the next run completes the rest: the unique period key makes
+    repeating a chunk create nothing); then cancel what no longer applies, escalate, remind.
+
+    Only one run at a time: a PostgreSQL advisory lock held by this connection (released by the server
+    if the worker dies)."""
+    on = on or timezone.localdate()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+        if not cursor.fetchone()[0]:
+            raise RunInProgress
+    try:
+        run = CareRun.objects.create(on_date=on)
+        try:
+            rules = active_rules()
+            chunks = id_chunks()
+            for number, (low, high) in enumerate(chunks, 1):
+                with transaction.atomic():
+                    run.created += sum(engine.generate(rule, on, id_range=(low, high)) for rule in rules)
+                    run.save(update_fields=["created"])
+                if progress is not None:
+                    progress(number, len(chunks))
+            with transaction.atomic():
+                engine.sync_units()
+                run.cancelled = engine.cancel_stale(None, on)
+                run.save(update_fields=["cancelled"])
+            run.escalated = escalate(on=on)
+            run.notified_units = remind_due(on=on)
+        except Exception as exc:
+            run.error = f"{type(exc).__name__}: {exc}"
+            run.finished_at = timezone.now()
+            run.save(update_fields=["error", "finished_at"])
+            raise
+        run.finished_at = timezone.now()
+        run.save(update_fields=["escalated", "notified_units", "finished_at"])
+        return run
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+# --- reminders and escalation ---------------------------------------------------------------------
+
+
+def station_users(unit_ids: Iterable[int]) -> dict[int, list[User]]:
+    """The active station staff of each unit (who get its reminders)."""
+    users: dict[int, list[User]] = {}
+    for user in (User.objects.filter(org_unit__in=list(unit_ids), is_active=True,
+                                     groups__name__in=[Role.STREET_STATION, Role.VILLAGE_STATION]).distinct()):
+        users.setdefault(user.org_unit_id, []).append(user)
+    return users
+
+
+def bureau_users() -> list[User]:
+    return list(User.objects.filter(is_active=True, groups__name=Role.BUREAU_STAFF).distinct())
+
+
+def remind_due(*, on: date) -> int:
+    """Tell each station, once a day, how many visits became due for it (in-app, e-mail, SMS log).
+    The tasks are marked reminded in the same transaction as the in-app notifications, whose dedupe key
+    (unit and day) keeps a repeated run from telling anyone twice. Returns how many units were told."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {DueVisit._meta.db_table} SET notified_on = %s WHERE status = %s AND notified_on IS NULL "  # noqa: S608
+                f"AND opens_on <= %s RETURNING org_unit_id", [on, TaskStatus.OPEN, on])
+            counts = Counter(row[0] for row in cursor.fetchall())
+        # Units told today already but with more tasks now (a second run) are not told again; that is the point.
+        link = reverse("care:worklist")
+        staff = station_users(counts)
+        for unit_id, count in counts.items():
+            notify(recipients=staff.get(unit_id, []),
+                   title=ngettext("%(count)d visit is due", "%(count)d visits are due", count) % {"count": count},
+                   body=_("New visits to make in your area; open your worklist."), link=link,
+                   dedupe_key=f"care:due:{unit_id}:{on.isoformat()}")
+    return len(counts)
+
+
+def escalate(*, on: date) -> int:
+    """Overdue tasks go up: after the rule's street days to the street station, after its bureau days to the
+    bureau; each is told once a day what reached it. Returns how many tasks moved up."""
+    moved = 0
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {DueVisit._meta.db_table} d SET level = %s, escalated_on = %s "  # noqa: S608
+                f"FROM {VisitRule._meta.db_table} r WHERE r.id = d.rule_id AND d.status = %s AND d.level < %s "
+                f"AND d.due_date + r.escalate_bureau_days < %s RETURNING d.org_unit_id",
+                [EscalationLevel.BUREAU, on, TaskStatus.OPEN, EscalationLevel.BUREAU, on])
+            to_bureau = len(cursor.fetchall())
+            cursor.execute(
+                f"UPDATE {DueVisit._meta.db_table} d SET level = %s, escalated_on = %s "  # noqa: S608
+                f"FROM {VisitRule._meta.db_table} r WHERE r.id = d.rule_id AND d.status = %s AND d.level < %s "
+                f"AND d.due_date + r.escalate_street_days < %s RETURNING d.org_unit_id",
+                [EscalationLevel.STREET, on, TaskStatus.OPEN, EscalationLevel.STREET, on])
+            to_street = Counter(row[0] for row in cursor.fetchall())
+        moved = to_bureau + sum(to_street.values())
+        link = reverse("care:worklist") + "?view=escalated"
+        if to_street:
+            paths = dict(OrgUnit.objects.filter(pk__in=list(to_street)).values_list("pk", "path"))
+            per_street: Counter = Counter()
+            for unit_id, count in to_street.items():
+                per_street[paths[unit_id][:STREET_PATH_LENGTH]] += count
+            streets = dict(OrgUnit.objects.filter(path__in=list(per_street)).values_list("path", "pk"))
+            staff = station_users(streets.values())
+            for path, count in per_street.items():
+                street_id = streets.get(path)
+                if street_id is None:
+                    continue
+                notify(recipients=[u for u in staff.get(street_id, []) if u.has_role(Role.STREET_STATION)],
+                       title=ngettext("%(count)d overdue visit escalated to your street",
+                                      "%(count)d overdue visits escalated to your street", count) % {"count": count},
+                       link=link, level="warning", dedupe_key=f"care:esc1:{street_id}:{on.isoformat()}")
+        if to_bureau:
+            notify(recipients=bureau_users(),
+                   title=ngettext("%(count)d visit is long overdue", "%(count)d visits are long overdue",
+                                  to_bureau) % {"count": to_bureau},
+                   link=link, level="danger", dedupe_key=f"care:esc2:{on.isoformat()}")
+    return moved
+
+
+def overdue_days(task: DueVisit, on: date | None = None) -> int:
+    return max(0, ((on or timezone.localdate()) - task.due_date).days)
+
+
+def next_week(on: date) -> date:
+    return on + timedelta(days=6 - on.weekday())
+

@@ -1,0 +1,81 @@
+"""Extension points of the person record for the apps that build on the registry (care, honors…).
+
+The registry cannot import those apps (data flows one way), so they register here in ``AppConfig.ready``:
+- ``PersonTab``: an extra tab on the person page, rendered by the app's own template and context;
+- ``history source``: entries the app adds to the person's history tab (a visit, a delivery…);
+- ``on_change``: a callback told the primary keys of records that were created or changed (a record
+  edited, transferred, closed, imported) so that the app can recompute what depends on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils.functional import Promise
+
+
+@dataclass(frozen=True)
+class PersonTab:
+    key: str
+    label: str | Promise
+    template: str
+    context: Callable[[Any, Any], dict]  # (request, veteran) -> template context
+    permission: str
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    when: datetime
+    who: str
+    what: str
+    link: str = ""
+
+
+_TABS: dict[str, PersonTab] = {}
+_HISTORY: list[Callable[[Any], Iterable[HistoryEntry]]] = []
+_ON_CHANGE: list[Callable[[list[int]], None]] = []
+
+
+def register_tab(tab: PersonTab) -> None:
+    _TABS[tab.key] = tab
+
+
+def tabs_for(user) -> list[PersonTab]:
+    return sorted((t for t in _TABS.values() if user.has_perm(t.permission)), key=lambda t: t.order)
+
+
+def tab(key: str) -> PersonTab | None:
+    return _TABS.get(key)
+
+
+def register_history_source(source: Callable[[Any], Iterable[HistoryEntry]]) -> None:
+    if source not in _HISTORY:
+        _HISTORY.append(source)
+
+
+def history_entries(veteran) -> list[HistoryEntry]:
+    entries = [entry for source in _HISTORY for entry in source(veteran)]
+    return sorted(entries, key=lambda e: e.when, reverse=True)
+
+
+def on_change(callback: Callable[[list[int]], None]) -> None:
+    if callback not in _ON_CHANGE:
+        _ON_CHANGE.append(callback)
+
+
+def veterans_changed(pks: Iterable[int]) -> None:
+    """Tell the registered apps, once the current transaction commits, that these records changed."""
+    pks = sorted(set(pks))
+    if not pks or not _ON_CHANGE:
+        return
+
+    def fire() -> None:
+        for callback in _ON_CHANGE:
+            callback(pks)
+
+    transaction.on_commit(fire)
