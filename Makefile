@@ -42,7 +42,7 @@ beat: venv
 	$(VENV)/bin/celery -A veterans_portal beat -l info
 
 messages: venv
-	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --no-obsolete
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=tests --ignore=bench --ignore=scripts --no-obsolete
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 bench: venv

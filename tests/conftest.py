@@ -40,6 +40,10 @@ def roles(db) -> None:
         grant(permissions, app_labels=labels)
     if not Code.objects.exists():
         importlib.import_module("apps.registry.migrations.0002_seed_code_tables").seed(apps, None)
+    from apps.care.models import Occasion
+
+    if not Occasion.objects.exists():
+        importlib.import_module("apps.care.migrations.0002_seed_occasions_and_rules").forwards(apps, None)
 
 
 @pytest.fixture

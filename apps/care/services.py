@@ -150,7 +150,7 @@ def rule_validate(rule: VisitRule, m2m: dict[str, Iterable]) -> None:
         if not rule.interval_months or 12 % rule.interval_months:
             errors["interval_months"] = _("Choose 1, 2, 3, 4, 6 or 12 months.")
     elif rule.kind in (RuleKind.AFTER_REPORT, RuleKind.AFTER_EVENT):
-        if rule.due_within_days is None or rule.due_within_days < 1:
+        if "due_within_days" not in errors and (rule.due_within_days is None or rule.due_within_days < 1):
             errors["due_within_days"] = _("Give the number of days (at least 1).")
         if rule.kind == RuleKind.AFTER_EVENT and not list(m2m.get("event_occasions") or []):
             errors["event_occasions"] = _("Choose the life events that trigger this visit.")
@@ -234,7 +234,8 @@ def active_rules() -> list[VisitRule]:
 # --- the nightly run ---------------------------------------------------------------------------
 
 
-def id_chunks(size: int = CHUNK) -> list[tuple[int, int]]:
+def id_chunks(size: int | None = None) -> list[tuple[int, int]]:
+    size = size or CHUNK
     bounds = Veteran.objects.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is None:
         return []
