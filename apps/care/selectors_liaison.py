@@ -1,0 +1,185 @@
+"""Reads of the bureau-to-street liaison (机关驻街); every one starts from ``visible_to(user)``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from apps.core.choices import OrgLevel
+from apps.core.models import OrgUnit, User
+
+from .choices import LiaisonStatus
+from .models import LiaisonPairing, LiaisonTask
+
+
+def pairing_list(*, user: User, street: OrgUnit | None = None, month: date | None = None,
+                 active_only: bool = False) -> QuerySet[LiaisonPairing]:
+    """The pairings a user may see, with their officers and, for ``month``, item counts by status."""
+    qs = (LiaisonPairing.objects.visible_to(user).select_related("street")
+          .prefetch_related(Prefetch("members", queryset=User.objects.order_by("real_name", "username"))))
+    if street is not None:
+        qs = qs.filter(street=street)
+    if active_only:
+        qs = qs.filter(is_active=True)
+    if month is not None:
+        in_month = Q(tasks__month=month)
+        qs = qs.annotate(
+            task_count=Count("tasks", filter=in_month),
+            done_count=Count("tasks", filter=in_month & Q(tasks__status=LiaisonStatus.DONE)),
+        )
+    return qs
+
+
+def pairing_detail(*, user: User, pk: int) -> LiaisonPairing:
+    """One pairing in the user's area (``DoesNotExist`` otherwise: the page answers 404)."""
+    return (LiaisonPairing.objects.visible_to(user).select_related("street")
+            .prefetch_related(Prefetch("members", queryset=User.objects.order_by("real_name", "username")))
+            .get(pk=pk))
+
+
+def liaison_task_list(*, user: User, pairing: LiaisonPairing, month: date) -> QuerySet[LiaisonTask]:
+    """The items of one pairing's monthly list."""
+    return (LiaisonTask.objects.visible_to(user).filter(pairing=pairing, month=month)
+            .select_related("owner").order_by("due_date", "id"))
+
+
+def liaison_task_detail(*, user: User, pk: int) -> LiaisonTask:
+    return LiaisonTask.objects.visible_to(user).select_related("pairing__street", "owner").get(pk=pk)
+
+
+def liaison_streets(*, user: User) -> QuerySet[OrgUnit]:
+    """Streets/towns a user may pair or filter by."""
+    return OrgUnit.objects.visible_to(user).filter(level=OrgLevel.STREET)
+
+
+def owner_choices(*, user: User, pairing: LiaisonPairing) -> QuerySet[User]:
+    """Who may own an item: the pairing's officers and the users of the paired street, as far as the user sees."""
+    return (User.objects.visible_to(user).filter(is_active=True)
+            .filter(Q(liaison_pairings=pairing) | Q(org_unit__path__startswith=pairing.street.path))
+            .select_related("org_unit").distinct().order_by("org_unit__path", "real_name", "username"))
+
+
+def member_choices(*, user: User, street: OrgUnit | None = None) -> QuerySet[User]:
+    """Who may be a liaison officer: active users at the bureau (the district level), and those of ``street``."""
+    units = Q(org_unit__level=OrgLevel.DISTRICT)
+    if street is not None:
+        units |= Q(org_unit__path__startswith=street.path)
+    return (User.objects.visible_to(user).filter(is_active=True).filter(units)
+            .select_related("org_unit").order_by("org_unit__path", "real_name", "username"))
+
+
+def done_dates(task_ids: list[int]) -> dict[int, date]:
+    """When each (done) task became done: the first history event of its latest run of ``done``.
+
+    The status history is kept by pghistory on every write, so the date needs no field of its own."""
+    if not task_ids:
+        return {}
+    events = (LiaisonTask.pgh_event_model.objects.filter(pgh_obj_id__in=task_ids)
+              .order_by("pgh_obj_id", "pgh_created_at", "pgh_id").values_list("pgh_obj_id", "status", "pgh_created_at"))
+    since: dict[int, datetime | None] = {}
+    for obj_id, status, at in events:
+        if status == LiaisonStatus.DONE:
+            if since.get(obj_id) is None:
+                since[obj_id] = at
+        else:
+            since[obj_id] = None
+    return {obj_id: timezone.localdate(at) for obj_id, at in since.items() if at is not None}
+
+
+@dataclass
+class Tally:
+    """Counts of one pairing, one street or everything for a month."""
+
+    planned: int = 0
+    in_progress: int = 0
+    done: int = 0
+    overdue: int = 0
+    done_on_time: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.planned + self.in_progress + self.done
+
+    @property
+    def open(self) -> int:
+        return self.planned + self.in_progress
+
+    @property
+    def on_time_percent(self) -> int | None:
+        """Share of the done items finished by their due date (None when nothing is done)."""
+        return round(100 * self.done_on_time / self.done) if self.done else None
+
+    @property
+    def done_percent(self) -> int | None:
+        return round(100 * self.done / self.total) if self.total else None
+
+    def add(self, other: Tally) -> None:
+        for name in ("planned", "in_progress", "done", "overdue", "done_on_time"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class PairingRow:
+    pairing: LiaisonPairing
+    tally: Tally = field(default_factory=Tally)
+
+
+@dataclass
+class StreetSummary:
+    street: OrgUnit
+    rows: list[PairingRow] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
+
+
+@dataclass
+class MonthSummary:
+    month: date
+    today: date
+    streets: list[StreetSummary] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
+
+
+def liaison_month_summary(*, user: User, month: date, today: date | None = None,
+                          street: OrgUnit | None = None) -> MonthSummary:
+    """A month of liaison work per street: for each department paired with it, items by status, overdue
+    (not done and past due), and done on time; totals per street and overall.
+
+    Pairings that ended are listed only when they have items in the month."""
+    today = today or timezone.localdate()
+    pairings = LiaisonPairing.objects.visible_to(user).select_related("street").filter(
+        Q(is_active=True) | Q(tasks__month=month)).distinct().order_by("street__path", "department")
+    if street is not None:
+        pairings = pairings.filter(street=street)
+    tasks = (LiaisonTask.objects.visible_to(user).filter(month=month, pairing__in=pairings)
+             .values_list("id", "pairing_id", "status", "due_date"))
+    if street is not None:
+        tasks = tasks.filter(pairing__street=street)
+    tasks = list(tasks)
+    finished = done_dates([pk for pk, _p, status, _d in tasks if status == LiaisonStatus.DONE])
+    tallies: dict[int, Tally] = defaultdict(Tally)
+    for pk, pairing_id, status, due in tasks:
+        tally = tallies[pairing_id]
+        if status == LiaisonStatus.DONE:
+            tally.done += 1
+            if pk in finished and finished[pk] <= due:
+                tally.done_on_time += 1
+        else:
+            setattr(tally, status, getattr(tally, status) + 1)
+            if due < today:
+                tally.overdue += 1
+    summary = MonthSummary(month=month, today=today)
+    by_street: dict[int, StreetSummary] = {}
+    for pairing in pairings:
+        block = by_street.get(pairing.street_id)
+        if block is None:
+            block = by_street[pairing.street_id] = StreetSummary(street=pairing.street)
+            summary.streets.append(block)
+        row = PairingRow(pairing=pairing, tally=tallies.get(pairing.pk, Tally()))
+        block.rows.append(row)
+        block.tally.add(row.tally)
+        summary.tally.add(row.tally)
+    return summary
