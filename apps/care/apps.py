@@ -18,3 +18,9 @@ class CareConfig(AppConfig):
 
         navigation.register(NavItem("care_worklist", _("Visits to make"), "care:worklist", "calendar-check",
                                     "care.view_duevisit", order=20))
+        navigation.register(NavItem("care_calendar", _("Visit calendar"), "care:calendar", "calendar3",
+                                    "care.view_duevisit", order=21))
+        navigation.register(NavItem("care_campaigns", _("Campaigns"), "care:campaign_list", "flag",
+                                    "care.view_campaign", order=22))
+        navigation.register(NavItem("care_rules", _("Visit rules"), "care:rule_list", "sliders",
+                                    "care.change_visitrule", order=23))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.core import signing
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -14,28 +16,110 @@ from .choices import EscalationLevel, TaskStatus
 from .models import Campaign, DueVisit, LifeEvent, Visit
 
 WORKLIST_VIEWS = ("today", "week", "overdue", "open", "escalated", "done")
+WORKLIST_PAGE_SIZE = 50
+DONE_COUNT_CAP = 10_000
+CURSOR_SALT = "care.worklist"
+# The columns a worklist row shows (the foreign keys are listed for select_related).
+WORKLIST_COLUMNS = ("id", "due_date", "opens_on", "level", "status", "closed_at", "visit_id",
+                    "veteran", "veteran__id", "veteran__name", "veteran__phone", "veteran__address",
+                    "occasion", "occasion__id", "occasion__name", "org_unit", "org_unit__id", "org_unit__name",
+                    "rule", "rule__id", "rule__name", "rule__home_visit_required")
+
+
+def _subtree(unit: OrgUnit):
+    """The ids of a unit and the units below it (a subquery: the worklist index starts with the unit)."""
+    return OrgUnit.objects.filter(path__startswith=unit.path).values("pk")
+
+
+def _worklist_base(*, user: User, occasion: int | None, unit: OrgUnit | None, due: date | None):
+    tasks = DueVisit.objects.visible_to(user)
+    if occasion:
+        tasks = tasks.filter(occasion_id=occasion)
+    if unit is not None:
+        tasks = tasks.filter(org_unit__in=_subtree(unit))
+    if due is not None:
+        tasks = tasks.filter(due_date=due)
+    return tasks
+
+
+def _week_end(on: date) -> date:
+    return on + timedelta(days=6 - on.weekday())
 
 
 def worklist(*, user: User, view: str = "open", on: date | None = None, occasion: int | None = None,
-             unit: OrgUnit | None = None) -> QuerySet[DueVisit]:
+             unit: OrgUnit | None = None, due: date | None = None) -> QuerySet[DueVisit]:
     """The due visits a user works on: scoped, one view (due today, this week, overdue, all open, escalated
-    to the user's level, done), optionally one occasion or one unit's subtree; earliest due first."""
+    to the user's level, done), optionally one occasion, one unit's subtree or one due date (from the
+    calendar: then tasks not yet open are shown too); earliest due first."""
     on = on or timezone.localdate()
-    tasks = DueVisit.objects.visible_to(user)
-    tasks = tasks.filter(status=TaskStatus.DONE) if view == "done" else tasks.open().filter(opens_on__lte=on)
+    tasks = _worklist_base(user=user, occasion=occasion, unit=unit, due=due)
+    if view == "done":
+        return tasks.filter(status=TaskStatus.DONE)
+    tasks = tasks.open()
+    if due is None:
+        tasks = tasks.filter(opens_on__lte=on)
     if view == "today":
         tasks = tasks.filter(due_date=on)
     elif view == "week":
-        tasks = tasks.filter(due_date__gte=on, due_date__lte=on + timedelta(days=6 - on.weekday()))
+        tasks = tasks.filter(due_date__gte=on, due_date__lte=_week_end(on))
     elif view == "overdue":
         tasks = tasks.filter(due_date__lt=on)
     elif view == "escalated":
         tasks = tasks.filter(level__gte=escalation_level_of(user))
-    if occasion:
-        tasks = tasks.filter(occasion_id=occasion)
-    if unit is not None:
-        tasks = tasks.filter(org_unit__path__startswith=unit.path)
     return tasks
+
+
+def worklist_counts(*, user: User, on: date | None = None, occasion: int | None = None, unit: OrgUnit | None = None,
+                    due: date | None = None) -> dict[str, int]:
+    """How many tasks each worklist view holds, under the same filters: one aggregate over the open tasks
+    and one capped count of the done ones."""
+    on = on or timezone.localdate()
+    base = _worklist_base(user=user, occasion=occasion, unit=unit, due=due)
+    open_tasks = base.open() if due is not None else base.open().filter(opens_on__lte=on)
+    counts = open_tasks.order_by().aggregate(
+        open=Count("id"),
+        today=Count("id", filter=Q(due_date=on)),
+        week=Count("id", filter=Q(due_date__gte=on, due_date__lte=_week_end(on))),
+        overdue=Count("id", filter=Q(due_date__lt=on)),
+        escalated=Count("id", filter=Q(level__gte=escalation_level_of(user))),
+    )
+    counts["done"] = base.filter(status=TaskStatus.DONE).order_by()[:DONE_COUNT_CAP + 1].count()
+    return counts
+
+
+@dataclass
+class WorklistPage:
+    rows: list
+    next_cursor: str = ""
+    is_first: bool = True
+
+
+def worklist_page(tasks: QuerySet[DueVisit], *, view: str, after: str = "",
+                  size: int = WORKLIST_PAGE_SIZE) -> WorklistPage:
+    """One page of a worklist, keyset-paged on (due date, id): the next page starts after the last row, so
+    a deep page costs what the first costs. Open tasks earliest due first; done tasks latest first."""
+    descending = view == "done"
+    tasks = tasks.select_related("veteran", "occasion", "org_unit", "rule").only(*WORKLIST_COLUMNS)
+    tasks = tasks.order_by("-due_date", "-id") if descending else tasks.order_by("due_date", "id")
+    cursor = None
+    if after:
+        try:
+            raw_date, raw_id = signing.loads(after, salt=CURSOR_SALT)
+            cursor = (date.fromisoformat(raw_date), int(raw_id))
+        except (signing.BadSignature, ValueError, TypeError):
+            cursor = None
+    if cursor is not None:
+        day, pk = cursor
+        if descending:
+            tasks = tasks.filter(Q(due_date__lt=day) | Q(due_date=day, id__lt=pk))
+        else:
+            tasks = tasks.filter(Q(due_date__gt=day) | Q(due_date=day, id__gt=pk))
+    rows = list(tasks[:size + 1])
+    page = WorklistPage(rows=rows[:size], is_first=cursor is None)
+    if len(rows) > size:
+        last = rows[size - 1]
+        page.next_cursor = signing.dumps([last.due_date.isoformat(), last.pk], salt=CURSOR_SALT)
+    return page
 
 
 def escalation_level_of(user: User) -> int:
@@ -54,7 +138,7 @@ def person_care(*, user: User, veteran: Veteran) -> dict:
     return {
         "visits": Visit.objects.visible_to(user).filter(veteran=veteran).select_related("occasion", "family_member")
         .prefetch_related("photos")[:100],
-        "open_tasks": DueVisit.objects.visible_to(user).open().filter(veteran=veteran).select_related("occasion")
+        "open_tasks": DueVisit.objects.visible_to(user).open().filter(veteran=veteran).select_related("occasion", "rule")
         .order_by("due_date"),
         "life_events": LifeEvent.objects.visible_to(user).filter(veteran=veteran).select_related("occasion")[:50],
     }
@@ -96,3 +180,26 @@ def calendar_counts(*, user: User, first: date, last: date) -> dict[date, int]:
     rows = (DueVisit.objects.visible_to(user).open().filter(due_date__gte=first, due_date__lte=last)
             .values("due_date").annotate(n=Count("id")).values_list("due_date", "n"))
     return dict(rows)
+
+
+def campaign_list(*, user: User) -> list[dict]:
+    """Every campaign, newest first, with the completion of the tasks the user may see (one grouped count)."""
+    campaigns = list(Campaign.objects.select_related("rule__occasion"))
+    counts = {row["campaign_id"]: row for row in (
+        DueVisit.objects.visible_to(user).filter(campaign__in=[c.pk for c in campaigns])
+        .exclude(status=TaskStatus.CANCELLED).order_by().values("campaign_id")
+        .annotate(total=Count("id"), done=Count("id", filter=Q(status=TaskStatus.DONE))))}
+    rows = []
+    for campaign in campaigns:
+        row = counts.get(campaign.pk, {"total": 0, "done": 0})
+        rows.append({"campaign": campaign, "total": row["total"], "done": row["done"],
+                     "open": row["total"] - row["done"],
+                     "percent": round(100 * row["done"] / row["total"]) if row["total"] else None})
+    return rows
+
+
+def visit_detail(*, user: User, pk: int) -> Visit:
+    """One visit the user may see (``Visit.DoesNotExist`` otherwise: the view answers 404)."""
+    return (Visit.objects.visible_to(user)
+            .select_related("veteran", "occasion", "family_member", "org_unit", "created_by", "life_event__occasion")
+            .prefetch_related("photos", "tasks__rule").get(pk=pk))

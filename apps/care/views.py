@@ -1,19 +1,385 @@
-"""Care pages: worklist, visits, life events, rules, campaigns, calendar."""
+"""Care pages: worklist, visits, life events, calendar, campaigns, rules and occasions.
+
+Every record is looked up through ``visible_to(user)`` (out of scope = 404); every write calls a service."""
 
 from __future__ import annotations
 
-from django.shortcuts import render
+import calendar as pycalendar
+import mimetypes
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views import View
 
+from apps.core.forms import apply_errors
+from apps.core.models import OrgUnit
 from apps.core.scoping import RoleRequiredMixin
+from apps.registry.models import Veteran
 
-from . import selectors
+from . import selectors, services
+from .choices import TaskStatus
+from .forms import (
+    LifeEventForm,
+    OccasionForm,
+    TaskCancelForm,
+    VisitForm,
+    VisitRuleForm,
+    WorklistFilterForm,
+    form_sections,
+)
+from .models import Campaign, DueVisit, Occasion, Visit, VisitPhoto, VisitRule
+
+
+def _tab_labels() -> list[tuple[str, str]]:
+    return [("today", _("Due today")), ("week", _("This week")), ("overdue", _("Overdue")),
+            ("open", _("All open")), ("escalated", _("Escalated")), ("done", _("Done"))]
+
+
+def _veteran_or_404(request, pk: int) -> Veteran:
+    return get_object_or_404(Veteran.objects.visible_to(request.user).select_related("org_unit"), pk=pk)
+
+
+def _next_url(request, default: str) -> str:
+    """Where to go after a form: the page it was opened from (same host only), else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return default
+
+
+# --- worklist ---------------------------------------------------------------------------------
 
 
 class WorklistView(RoleRequiredMixin, View):
+    """The station's list of visits to make: tabs with counts, filters, keyset paging, htmx updates."""
+
     permission_required = "care.view_duevisit"
 
     def get(self, request):
+        user = request.user
         view = request.GET.get("view", "open")
-        tasks = selectors.worklist(user=request.user, view=view).select_related("veteran", "occasion", "org_unit")
-        return render(request, "care/worklist.html", {"tasks": tasks[:50], "view": view})
+        if view not in selectors.WORKLIST_VIEWS:
+            view = "open"
+        form = WorklistFilterForm(request.GET or None, user=user)
+        filters = form.cleaned_data if form.is_valid() else {}
+        today = timezone.localdate()
+        kwargs = {"user": user, "on": today, "occasion": filters["occasion"].pk if filters.get("occasion") else None,
+                  "unit": filters.get("unit"), "due": filters.get("due")}
+        counts = selectors.worklist_counts(**kwargs)
+        page = selectors.worklist_page(selectors.worklist(view=view, **kwargs), view=view,
+                                       after=request.GET.get("after", ""))
+        for task in page.rows:
+            task.overdue_days = max(0, (today - task.due_date).days) if task.status == TaskStatus.OPEN else 0
+        ctx = {"view": view, "form": form, "page": page, "counts": counts, "tabs": [(key, label, counts[key]) for key, label in _tab_labels()],
+               "done_capped": counts["done"] > selectors.DONE_COUNT_CAP, "today": today,
+               "due": filters.get("due"), "cancel_form": TaskCancelForm()}
+        template = "care/worklist_body.html" if request.htmx and not request.htmx.boosted \
+            else "care/worklist.html"
+        return render(request, template, ctx)
+
+
+class TaskCancelView(RoleRequiredMixin, View):
+    """不再需要: close an open task without a visit (moved away, declined…)."""
+
+    permission_required = "care.change_duevisit"
+
+    def post(self, request, pk: int):
+        task = get_object_or_404(DueVisit.objects.visible_to(request.user).select_related("veteran"), pk=pk)
+        form = TaskCancelForm(request.POST)
+        form.is_valid()
+        try:
+            services.task_cancel(actor=request.user, task=task, reason=form.cleaned_data.get("reason", ""))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("The visit to %(name)s is marked as no longer needed.") % {
+                "name": task.veteran.name})
+        return redirect(_next_url(request, reverse("care:worklist")))
+
+
+# --- visits -------------------------------------------------------------------------------------
+
+
+class VisitCreateView(RoleRequiredMixin, View):
+    """走访慰问: log a visit for a person, or for a due visit (the task is closed by the save)."""
+
+    permission_required = "care.add_visit"
+
+    def _target(self, request, pk: int, task_pk: int | None):
+        if task_pk is None:
+            return _veteran_or_404(request, pk), None
+        task = get_object_or_404(DueVisit.objects.visible_to(request.user).select_related("occasion", "rule"),
+                                 pk=task_pk)
+        return _veteran_or_404(request, task.veteran_id), task
+
+    def _render(self, request, form, veteran, task):
+        return render(request, "care/visit_form.html", {
+            "form": form, "veteran": veteran, "task": task,
+            "next": _next_url(request, ""),
+            "title": _("Log a visit · %(name)s") % {"name": veteran.name}})
+
+    def _closed(self, request, task):
+        messages.info(request, _("This task is no longer open."))
+        return redirect(_next_url(request, reverse("care:worklist")))
+
+    def get(self, request, pk: int | None = None, task_pk: int | None = None):
+        veteran, task = self._target(request, pk, task_pk)
+        if task is not None and task.status != TaskStatus.OPEN:
+            return self._closed(request, task)
+        form = VisitForm(user=request.user, veteran=veteran,
+                         initial={"occasion": task.occasion_id} if task is not None else None)
+        return self._render(request, form, veteran, task)
+
+    def post(self, request, pk: int | None = None, task_pk: int | None = None):
+        veteran, task = self._target(request, pk, task_pk)
+        if task is not None and task.status != TaskStatus.OPEN:
+            return self._closed(request, task)
+        form = VisitForm(request.POST, request.FILES, user=request.user, veteran=veteran)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            photos = data.pop("photos") or []
+            try:
+                visit = services.visit_log(actor=request.user, veteran=veteran, task=task, photos=photos, **data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Visit to %(name)s logged.") % {"name": veteran.name}
+                                 + (" " + _("The task is closed.") if task is not None else ""))
+                if task is not None:
+                    return redirect(_next_url(request, reverse("care:worklist")))
+                return redirect(_next_url(request, f"{visit.veteran.get_absolute_url()}?tab=visits"))
+        return self._render(request, form, veteran, task)
+
+
+class VisitDetailView(RoleRequiredMixin, View):
+    permission_required = "care.view_visit"
+
+    def get(self, request, pk: int):
+        try:
+            visit = selectors.visit_detail(user=request.user, pk=pk)
+        except Visit.DoesNotExist as exc:
+            raise Http404 from exc
+        return render(request, "care/visit_detail.html", {"visit": visit})
+
+
+class VisitPhotoView(RoleRequiredMixin, View):
+    """A visit photo, served through its scoped visit (never a public media URL)."""
+
+    permission_required = "care.view_visit"
+
+    def get(self, request, pk: int, photo_pk: int):
+        photo = get_object_or_404(VisitPhoto.objects.visible_to(request.user), pk=photo_pk, visit_id=pk)
+        content_type = mimetypes.guess_type(photo.file.name)[0] or "application/octet-stream"
+        response = FileResponse(photo.file.open("rb"), content_type=content_type)
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+# --- life events --------------------------------------------------------------------------------
+
+
+class LifeEventCreateView(RoleRequiredMixin, View):
+    """六必访: record what happened to a person; the must-visit rules give the station a task."""
+
+    permission_required = "care.add_lifeevent"
+
+    def _render(self, request, form, veteran):
+        return render(request, "care/event_form.html", {
+            "form": form, "veteran": veteran,
+            "title": _("Record a life event · %(name)s") % {"name": veteran.name}})
+
+    def get(self, request, pk: int):
+        veteran = _veteran_or_404(request, pk)
+        return self._render(request, LifeEventForm(), veteran)
+
+    def post(self, request, pk: int):
+        veteran = _veteran_or_404(request, pk)
+        form = LifeEventForm(request.POST)
+        if form.is_valid():
+            try:
+                services.life_event_record(actor=request.user, veteran=veteran, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Event recorded. The visit it calls for is on the worklist."))
+                return redirect(f"{veteran.get_absolute_url()}?tab=visits")
+        return self._render(request, form, veteran)
+
+
+# --- calendar -----------------------------------------------------------------------------------
+
+
+def _month(value: str, today: date) -> date:
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        return date(year, month, 1)
+    except (ValueError, TypeError):
+        return today.replace(day=1)
+
+
+class CalendarView(RoleRequiredMixin, View):
+    """A month of open due visits per day; a day links to the worklist of that due date."""
+
+    permission_required = "care.view_duevisit"
+
+    def get(self, request):
+        today = timezone.localdate()
+        first = _month(request.GET.get("month", ""), today)
+        last = first.replace(day=pycalendar.monthrange(first.year, first.month)[1])
+        counts = selectors.calendar_counts(user=request.user, first=first, last=last)
+        weeks = []
+        for week in pycalendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month):
+            weeks.append([{"date": day, "in_month": day.month == first.month, "count": counts.get(day, 0),
+                           "is_today": day == today, "is_past": day < today} for day in week])
+        previous = (first - timedelta(days=1)).replace(day=1)
+        following = last + timedelta(days=1)
+        return render(request, "care/calendar.html", {
+            "first": first, "weeks": weeks, "total": sum(counts.values()),
+            "previous": previous.strftime("%Y-%m"), "following": following.strftime("%Y-%m"),
+            "this_month": today.strftime("%Y-%m"),
+            "weekdays": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]})
+
+
+# --- campaigns ------------------------------------------------------------------------------------
+
+
+class CampaignListView(RoleRequiredMixin, View):
+    permission_required = "care.view_campaign"
+
+    def get(self, request):
+        return render(request, "care/campaign_list.html", {"rows": selectors.campaign_list(user=request.user)})
+
+
+class CampaignDetailView(RoleRequiredMixin, View):
+    """Completion of one campaign per street, drilling down to villages (``?unit=``, within scope)."""
+
+    permission_required = "care.view_campaign"
+
+    def get(self, request, pk: int):
+        campaign = get_object_or_404(Campaign.objects.select_related("rule__occasion"), pk=pk)
+        parent = None
+        if request.GET.get("unit"):
+            try:
+                parent = OrgUnit.objects.visible_to(request.user).get(pk=int(request.GET["unit"]))
+            except (OrgUnit.DoesNotExist, ValueError) as exc:
+                raise Http404 from exc
+        rows = selectors.campaign_progress(user=request.user, campaign=campaign, parent=parent)
+        total, done = sum(r["total"] for r in rows), sum(r["done"] for r in rows)
+        shown = parent or (None if request.user.sees_whole_district else request.user.org_unit)
+        lineage = []
+        if shown is not None:
+            visible = set(OrgUnit.objects.visible_to(request.user).values_list("pk", flat=True))
+            lineage = [u for u in shown.lineage() if u.pk in visible]
+        return render(request, "care/campaign_detail.html", {
+            "campaign": campaign, "rows": rows, "parent": parent, "lineage": lineage,
+            "total": total, "done": done, "open": total - done,
+            "percent": round(100 * done / total) if total else None})
+
+
+# --- rules and occasions ------------------------------------------------------------------------
+
+
+class RuleListView(RoleRequiredMixin, View):
+    permission_required = "care.view_visitrule"
+
+    def get(self, request):
+        rules = VisitRule.objects.select_related("occasion").prefetch_related(
+            "event_occasions", "categories", "care_categories", "discharge_modes", "tags", "org_units")
+        return render(request, "care/rule_list.html", {"rules": rules})
+
+
+class RuleEditView(RoleRequiredMixin, View):
+    """One visit rule in the browser; ``services.rule_save`` validates it and recomputes its tasks."""
+
+    permission_required = "care.change_visitrule"
+
+    def _rule(self, pk: int | None) -> VisitRule:
+        return get_object_or_404(VisitRule, pk=pk) if pk is not None else VisitRule()
+
+    def _render(self, request, form, rule):
+        title = _("Edit rule · %(name)s") % {"name": rule.name} if rule.pk else _("New visit rule")
+        return render(request, "care/rule_form.html",
+                      {"form": form, "sections": form_sections(form), "rule": rule, "title": title})
+
+    def get(self, request, pk: int | None = None):
+        rule = self._rule(pk)
+        return self._render(request, VisitRuleForm(instance=rule, user=request.user), rule)
+
+    def post(self, request, pk: int | None = None):
+        rule = self._rule(pk)
+        form = VisitRuleForm(request.POST, instance=rule, user=request.user)
+        if form.is_valid():
+            try:
+                services.rule_save(actor=request.user, rule=form.instance, m2m=form.m2m())
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Rule saved. Its due visits are being recomputed."))
+                return redirect("care:rule_list")
+        return self._render(request, form, rule)
+
+
+class RuleCreateView(RuleEditView):
+    permission_required = ("care.add_visitrule", "care.change_visitrule")
+
+
+class RuleToggleView(RoleRequiredMixin, View):
+    """Activate or deactivate a rule (POST); the service validates and recomputes."""
+
+    permission_required = "care.change_visitrule"
+
+    def post(self, request, pk: int):
+        rule = get_object_or_404(VisitRule, pk=pk)
+        rule.is_active = not rule.is_active
+        try:
+            services.rule_save(actor=request.user, rule=rule)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, (_("Rule %(name)s activated.") if rule.is_active
+                                       else _("Rule %(name)s deactivated.")) % {"name": rule.name})
+        return redirect("care:rule_list")
+
+
+class OccasionListView(RoleRequiredMixin, View):
+    permission_required = "care.view_occasion"
+
+    def get(self, request):
+        return render(request, "care/occasion_list.html", {"occasions": Occasion.objects.all()})
+
+
+class OccasionEditView(RoleRequiredMixin, View):
+    permission_required = "care.change_occasion"
+
+    def _render(self, request, form, occasion):
+        title = _("Edit occasion · %(name)s") % {"name": occasion.name} if occasion.pk else _("New occasion")
+        return render(request, "core/form.html", {"form": form, "title": title, "cancel_url": "care:occasion_list"})
+
+    def _occasion(self, pk):
+        return get_object_or_404(Occasion, pk=pk) if pk is not None else Occasion()
+
+    def get(self, request, pk: int | None = None):
+        occasion = self._occasion(pk)
+        return self._render(request, OccasionForm(instance=occasion), occasion)
+
+    def post(self, request, pk: int | None = None):
+        occasion = self._occasion(pk)
+        form = OccasionForm(request.POST, instance=occasion)
+        if form.is_valid():
+            # One row of reference data, like the code tables in the admin site: no rule to apply beyond the form's.
+            form.save()
+            messages.success(request, _("Occasion saved."))
+            return redirect("care:occasion_list")
+        return self._render(request, form, occasion)
+
+
+class OccasionCreateView(OccasionEditView):
+    permission_required = ("care.add_occasion", "care.change_occasion")
