@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.registry",
     "apps.care",
+    "apps.honors",
 ]
 
 MIDDLEWARE = [

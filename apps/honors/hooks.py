@@ -1,0 +1,44 @@
+"""What the honours app adds to the person record: an honours tab, plaques and notices in the history,
+and undelivered notices following their person after a transfer."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from apps.registry.hooks import HistoryEntry
+
+
+def person_tab_context(request, veteran) -> dict:
+    from . import selectors
+
+    return selectors.person_honours(user=request.user, veteran=veteran)
+
+
+def history(veteran):
+    from .models import MeritNotice, PlaqueRecord
+
+    for record in PlaqueRecord.objects.filter(veteran=veteran).select_related("created_by")[:100]:
+        yield HistoryEntry(when=record.created_at, who=str(record.created_by or ""),
+                           what=_("Honour plaque: %(action)s on %(date)s (%(plaque)s), present: %(people)s") % {
+                               "action": record.get_action_display(), "date": record.date.isoformat(),
+                               "plaque": record.get_kind_display(), "people": record.people},
+                           link=record.get_absolute_url())
+    for notice in MeritNotice.objects.filter(veteran=veteran).select_related("created_by", "delivered_by")[:100]:
+        values = {"member": notice.member_name, "award": notice.get_award_display(),
+                  "date": notice.notice_date.isoformat()}
+        yield HistoryEntry(when=notice.created_at, who=str(notice.created_by or ""),
+                           what=_("Merit notice received on %(date)s: %(member)s, %(award)s") % values,
+                           link=notice.get_absolute_url())
+        if notice.is_delivered:
+            yield HistoryEntry(when=notice.delivered_at or notice.created_at,
+                               who=str(notice.delivered_by or ""),
+                               what=_("Merit notice delivered on %(date)s by %(deliverers)s: %(member)s, %(award)s") % {
+                                   **values, "date": notice.delivered_on.isoformat(),
+                                   "deliverers": notice.deliverers},
+                               link=notice.get_absolute_url())
+
+
+def changed(ids: list[int]) -> None:
+    from .services import open_notices_follow
+
+    open_notices_follow(ids=ids)
