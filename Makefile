@@ -23,6 +23,7 @@ migrate: venv
 demo: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py sync_schedules
+	$(PY) manage.py care_reminders
 
 run: demo
 	@echo "Veterans Portal: http://$(HOST):$(PORT)/  (demo accounts: README.md)"

@@ -16,6 +16,7 @@ import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from django.db import connection, models
 from django.db.models import Exists, F, OuterRef, Q, Value
@@ -36,11 +37,17 @@ EVENT_LOOKBACK_DAYS = 90
 
 def festival_date(rule: VisitRule, year: int) -> date:
     """The festival's date in ``year`` (solar), e.g. 春节 2027 → 2027-02-06, 八一 → 08-01."""
-    if rule.calendar == Calendar.LUNAR:
-        solar = Lunar.fromYmd(year, rule.month, rule.day).getSolar()
+    return _festival_date(rule.calendar, rule.month, rule.day, year)
+
+
+@lru_cache(maxsize=1024)
+def _festival_date(calendar_kind: str, month: int, day: int, year: int) -> date:
+    # lunar_python computes the calendar astronomically (milliseconds per date): computed once per process.
+    if calendar_kind == Calendar.LUNAR:
+        solar = Lunar.fromYmd(year, month, day).getSolar()
         return date(solar.getYear(), solar.getMonth(), solar.getDay())
-    last = calendar.monthrange(year, rule.month)[1]
-    return date(year, rule.month, min(rule.day, last))
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day, last))
 
 
 def add_months(day: date, months: int) -> date:
@@ -103,21 +110,21 @@ def selector_q(rule: VisitRule, on: date) -> Q:
     q = Q(status=VeteranStatus.ACTIVE)
     if rule.key_recipients_only:
         q &= Q(Exists(CareEntitlement.objects.filter(veteran=OuterRef("pk"), category__is_key_recipient=True)))
-    care = list(rule.care_categories.values_list("pk", flat=True))
+    care = [code.pk for code in rule.care_categories.all()]
     if care:
         q &= Q(Exists(CareEntitlement.objects.filter(veteran=OuterRef("pk"), category__in=care)))
-    categories = list(rule.categories.values_list("pk", flat=True))
+    categories = [code.pk for code in rule.categories.all()]
     if categories:
         through = Veteran.categories.through
         q &= Q(primary_category__in=categories) | Q(Exists(through.objects.filter(veteran=OuterRef("pk"),
                                                                                code__in=categories)))
-    modes = list(rule.discharge_modes.values_list("pk", flat=True))
+    modes = [code.pk for code in rule.discharge_modes.all()]
     if modes:
         q &= Q(discharge_mode__in=modes)
-    tags = list(rule.tags.values_list("pk", flat=True))
+    tags = [code.pk for code in rule.tags.all()]
     if tags:
         q &= Q(Exists(Veteran.tags.through.objects.filter(veteran=OuterRef("pk"), code__in=tags)))
-    paths = list(rule.org_units.values_list("path", flat=True))
+    paths = [unit.path for unit in rule.org_units.all()]
     if paths:
         unit_q = Q()
         for path in paths:
@@ -155,6 +162,10 @@ def _constant(value, field: models.Field):
     return Value(value, output_field=field)
 
 
+# A typed NULL: the SELECTs are joined with UNION ALL, where an untyped NULL would be taken for text.
+NULL_ID = Cast(Value(None), models.BigIntegerField())
+
+
 def _rows(rule: VisitRule, on: date, ids: Sequence[int] | None, id_range: tuple[int, int] | None
           ) -> list[models.QuerySet]:
     """The SELECTs whose rows are the rule's due visits on ``on`` (one per occurrence)."""
@@ -176,8 +187,8 @@ def _rows(rule: VisitRule, on: date, ids: Sequence[int] | None, id_range: tuple[
             campaign = campaign_for(rule, occ) if rule.kind == RuleKind.FESTIVAL else None
             qs = base.filter(~_already_visited(rule, occ.opens_on, occ.due_date)).annotate(
                 **common,
-                r_campaign=_constant(campaign.pk if campaign else None, models.IntegerField()),
-                r_event=_constant(None, models.IntegerField()),
+                r_campaign=_constant(campaign.pk, models.BigIntegerField()) if campaign else NULL_ID,
+                r_event=NULL_ID,
                 r_key=_constant(occ.key, models.CharField()),
                 r_opens=_constant(occ.opens_on, models.DateField()),
                 r_due=_constant(occ.due_date, models.DateField()))
@@ -195,28 +206,28 @@ def _rows(rule: VisitRule, on: date, ids: Sequence[int] | None, id_range: tuple[
             opens = RawSQL("(registry_veteran.birth_date + make_interval(years => %s - "
                            "extract(year from registry_veteran.birth_date)::int) - make_interval(days => %s))::date",
                            (year, rule.lead_days), output_field=models.DateField())
-            qs = qs.annotate(**common, r_campaign=_constant(None, models.IntegerField()),
-                             r_event=_constant(None, models.IntegerField()),
+            qs = qs.annotate(**common, r_campaign=NULL_ID,
+                             r_event=NULL_ID,
                              r_key=_constant(f"B{year}", models.CharField()), r_opens=opens, r_due=F("r_birthday"))
             selects.append(qs.values_list("r_rule", "pk", "org_unit_id", "r_occasion", "r_campaign", "r_event",
                                           "r_key", "r_opens", "r_due", "r_status", "r_level", "r_created"))
     elif rule.kind == RuleKind.AFTER_REPORT:
         days = timedelta(days=rule.due_within_days)
         qs = base.filter(report_date__gte=on - timedelta(days=EVENT_LOOKBACK_DAYS), report_date__lte=on).annotate(
-            **common, r_campaign=_constant(None, models.IntegerField()),
-            r_event=_constant(None, models.IntegerField()),
+            **common, r_campaign=NULL_ID,
+            r_event=NULL_ID,
             r_key=Concat(Value("R"), Cast("report_date", models.CharField())),
             r_opens=F("report_date"),
             r_due=models.ExpressionWrapper(F("report_date") + days, output_field=models.DateField()))
         selects.append(qs.values_list("r_rule", "pk", "org_unit_id", "r_occasion", "r_campaign", "r_event",
                                       "r_key", "r_opens", "r_due", "r_status", "r_level", "r_created"))
     elif rule.kind == RuleKind.AFTER_EVENT:
-        kinds = list(rule.event_occasions.values_list("pk", flat=True))
+        kinds = [kind.pk for kind in rule.event_occasions.all()]
         days = timedelta(days=rule.due_within_days)
         events = LifeEvent.objects.filter(occasion__in=kinds, date__gte=on - timedelta(days=EVENT_LOOKBACK_DAYS),
                                           date__lte=on, veteran__in=base.values("pk"))
         qs = events.annotate(
-            **common, r_campaign=_constant(None, models.IntegerField()),
+            **common, r_campaign=NULL_ID,
             r_key=Concat(Value("E"), Cast("pk", models.CharField())),
             r_due=models.ExpressionWrapper(F("date") + days, output_field=models.DateField()))
         selects.append(qs.values_list("r_rule", "veteran_id", "veteran__org_unit_id", "r_occasion", "r_campaign",
@@ -224,39 +235,86 @@ def _rows(rule: VisitRule, on: date, ids: Sequence[int] | None, id_range: tuple[
     return selects
 
 
-def _insert(select: models.QuerySet) -> list[int]:
-    sql, params = select.query.get_compiler(using=select.db).as_sql()
+def _insert(selects: list[models.QuerySet]) -> int:
+    """One statement for all the SELECTs (``UNION ALL``): one round trip per chunk or per person."""
+    if not selects:
+        return 0
+    parts, params = [], []
+    for select in selects:
+        sql, part_params = select.query.get_compiler(using=select.db).as_sql()
+        parts.append(f"({sql})")
+        params.extend(part_params)
     table = DueVisit._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({', '.join(COLUMNS)}) {sql} "
-                       f"ON CONFLICT (rule_id, veteran_id, period_key) DO NOTHING RETURNING id", params)
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"INSERT INTO {table} ({', '.join(COLUMNS)}) {' UNION ALL '.join(parts)} "  # noqa: S608
+                       f"ON CONFLICT (rule_id, veteran_id, period_key) DO NOTHING", params)
+        return cursor.rowcount
+
+
+def load_rules(queryset=None) -> list[VisitRule]:
+    """Rules with everything the engine reads, fetched once (the selectors then cost no query)."""
+    queryset = queryset if queryset is not None else VisitRule.objects.all()
+    return list(queryset.select_related("occasion").prefetch_related(
+        "event_occasions", "categories", "care_categories", "discharge_modes", "tags", "org_units"))
+
+
+_RULES_CACHE: dict = {}
+
+
+def all_rules() -> list[VisitRule]:
+    """Every rule, loaded once per process and again only when a rule changed: one cheap query instead of
+    seven when one person is recomputed. ``services.rule_save`` saves the rule row (``updated_at``) in the
+    transaction that sets its selectors, so the signature changes whenever anything of a rule does."""
+    signature = tuple(VisitRule.objects.aggregate(n=models.Count("pk"), changed=models.Max("updated_at")).values())
+    if _RULES_CACHE.get("signature") != signature:
+        _RULES_CACHE.update(signature=signature, rules=load_rules())
+    return _RULES_CACHE["rules"]
 
 
 def generate(rule: VisitRule, on: date, *, ids: Sequence[int] | None = None,
              id_range: tuple[int, int] | None = None) -> int:
     """Create the due visits of one rule on ``on`` (for the records ``ids`` or in ``id_range``, else all).
     Returns how many were new."""
-    if not rule.is_active:
-        return 0
-    return sum(len(_insert(select)) for select in _rows(rule, on, ids, id_range))
+    return generate_all([rule], on, ids=ids, id_range=id_range)
 
 
-def cancel_stale(rule: VisitRule | None, on: date, *, ids: Iterable[int] | None = None) -> int:
+def generate_all(rules: Sequence[VisitRule], on: date, *, ids: Sequence[int] | None = None,
+                 id_range: tuple[int, int] | None = None) -> int:
+    """Create the due visits of all these rules in one statement; returns how many were new."""
+    selects = [select for rule in rules if rule.is_active for select in _rows(rule, on, ids, id_range)]
+    return _insert(selects)
+
+
+def cancel_stale(rule: VisitRule | None, on: date, *, ids: Iterable[int] | None = None,
+                 rules: Sequence[VisitRule] | None = None) -> int:
     """Cancel open tasks that no longer apply: the person left the register, or no longer matches the rule
-    (or the rule was switched off). ``rule`` None: every rule. Returns how many were cancelled."""
+    (or the rule was switched off). ``rule`` None: every rule (``rules``, else all). One UPDATE; returns how
+    many were cancelled."""
     tasks = DueVisit.objects.open()
+    people = Veteran.objects.all()
     if ids is not None:
-        tasks = tasks.filter(veteran__in=list(ids))
-    rules = [rule] if rule is not None else list(VisitRule.objects.all())
-    cancelled = 0
+        ids = list(ids)
+        tasks = tasks.filter(veteran__in=ids)
+        people = people.filter(pk__in=ids)
+    if rule is not None:
+        rules = [rule]
+    elif rules is None:
+        rules = all_rules()
+    def stale(one: VisitRule) -> Q:
+        if not one.is_active:
+            return Q(rule=one)
+        # NOT EXISTS, not NOT IN: PostgreSQL plans it as an anti-join, whatever the number of people.
+        return Q(rule=one) & ~Q(Exists(people.filter(selector_q(one, on), pk=OuterRef("veteran_id"))))
+
     now = timezone.now()
-    for one in rules:
-        mine = tasks.filter(rule=one)
-        if one.is_active:
-            mine = mine.exclude(veteran__in=Veteran.objects.filter(selector_q(one, on)).values("pk"))
-        cancelled += mine.update(status=TaskStatus.CANCELLED, closed_at=now)
-    return cancelled
+    if ids is None:  # the whole district: one UPDATE per rule, each a plain anti-join
+        return sum(tasks.filter(stale(one)).update(status=TaskStatus.CANCELLED, closed_at=now) for one in rules)
+    condition = Q()
+    for one in rules:  # a few people: one UPDATE for all rules
+        condition |= stale(one)
+    if not condition:
+        return 0
+    return tasks.filter(condition).update(status=TaskStatus.CANCELLED, closed_at=now)
 
 
 def sync_units(*, ids: Iterable[int] | None = None) -> int:

@@ -194,6 +194,7 @@ def rule_save(*, actor: User | None, rule: VisitRule, m2m: dict[str, Iterable] |
 def rule_recompute(*, rule: VisitRule, on: date | None = None) -> tuple[int, int]:
     """Bring one rule's open tasks in line with it: create what is due, cancel what no longer applies."""
     on = on or timezone.localdate()
+    [rule] = engine.load_rules(VisitRule.objects.filter(pk=rule.pk))
     cancelled = engine.cancel_stale(rule, on)
     created = 0
     for low, high in id_chunks():
@@ -203,9 +204,15 @@ def rule_recompute(*, rule: VisitRule, on: date | None = None) -> tuple[int, int
 
 
 def rule_recompute_soon(rule_id: int) -> None:
+    """Queue the rule's recomputation. With the broker down the page still works: the nightly run will
+    bring the rule's tasks in line (and /healthz shows Redis down)."""
     from .tasks import recompute_rule
 
-    recompute_rule.delay(rule_id)
+    try:
+        recompute_rule.delay(rule_id)
+    except Exception:  # noqa: BLE001 — kombu/redis raise several kinds when the broker is unreachable
+        logger.warning("care: could not queue the recomputation of rule %s; the nightly run will do it", rule_id,
+                       exc_info=True)
 
 
 # --- one person, as soon as their record changes ----------------------------------------------------
@@ -214,21 +221,29 @@ def rule_recompute_soon(rule_id: int) -> None:
 def people_recompute(*, ids: Sequence[int], on: date | None = None) -> tuple[int, int]:
     """Recompute the due visits of these records: new ones, cancelled ones, tasks following a transfer."""
     on = on or timezone.localdate()
+    rules = engine.all_rules()
     with transaction.atomic():
         engine.sync_units(ids=ids)
-        cancelled = engine.cancel_stale(None, on, ids=ids)
-        created = sum(engine.generate(rule, on, ids=ids) for rule in active_rules())
+        cancelled = engine.cancel_stale(None, on, ids=ids, rules=rules)
+        created = engine.generate_all(rules, on, ids=ids)
     return created, cancelled
 
 
 def people_recompute_soon(ids: Sequence[int]) -> None:
+    """Queue the recomputation of these records; with the broker down, do it here and now (it is quick for
+    a few records) so that the station's worklist is right at once."""
     from .tasks import recompute_people
 
-    recompute_people.delay(list(ids))
+    try:
+        recompute_people.delay(list(ids))
+    except Exception:  # noqa: BLE001 — kombu/redis raise several kinds when the broker is unreachable
+        logger.warning("care: broker unreachable, recomputing %d records in the web process", len(ids),
+                       exc_info=True)
+        people_recompute(ids=ids)
 
 
 def active_rules() -> list[VisitRule]:
-    return list(VisitRule.objects.filter(is_active=True).select_related("occasion"))
+    return engine.load_rules(VisitRule.objects.filter(is_active=True))
 
 
 # --- the nightly run ---------------------------------------------------------------------------
@@ -265,7 +280,7 @@ def reminders_run(*, on: date | None = None, progress=None) -> CareRun:
             chunks = id_chunks()
             for number, (low, high) in enumerate(chunks, 1):
                 with transaction.atomic():
-                    run.created += sum(engine.generate(rule, on, id_range=(low, high)) for rule in rules)
+                    run.created += engine.generate_all(rules, on, id_range=(low, high))
                     run.save(update_fields=["created"])
                 if progress is not None:
                     progress(number, len(chunks))
@@ -315,7 +330,7 @@ def remind_due(*, on: date) -> int:
                 f"AND opens_on <= %s RETURNING org_unit_id", [on, TaskStatus.OPEN, on])
             counts = Counter(row[0] for row in cursor.fetchall())
         # Units told today already but with more tasks now (a second run) are not told again; that is the point.
-        link = reverse("care:worklist")
+        link = reverse("care:worklist") if counts else ""
         staff = station_users(counts)
         for unit_id, count in counts.items():
             notify(recipients=staff.get(unit_id, []),

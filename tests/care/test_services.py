@@ -142,22 +142,20 @@ def test_nightly_run_is_idempotent_and_recorded(tree, users):
 def test_a_run_killed_midway_is_completed_by_the_next(tree, monkeypatch):
     monkeypatch.setattr(services, "CHUNK", 2)
     people = [make_veteran(tree["village_a1"], name=f"老兵{n}") for n in range(7)]
-    real_generate = engine.generate
-    calls = {"n": 0}
+    real_generate = engine.generate_all
 
-    def dies_in_chunk_3(rule_obj, on, **kwargs):
+    def dies_in_chunk_3(rules, on, **kwargs):
         if kwargs.get("id_range") and kwargs["id_range"][0] >= people[0].pk + 4:
             raise RuntimeError("worker killed")
-        calls["n"] += 1
-        return real_generate(rule_obj, on, **kwargs)
+        return real_generate(rules, on, **kwargs)
 
-    monkeypatch.setattr(engine, "generate", dies_in_chunk_3)
+    monkeypatch.setattr(engine, "generate_all", dies_in_chunk_3)
     with pytest.raises(RuntimeError):
         services.reminders_run()
     broken = CareRun.objects.get()
     assert "worker killed" in broken.error and broken.created > 0  # chunks 1 and 2 were kept
     kept = DueVisit.objects.count()
-    monkeypatch.setattr(engine, "generate", real_generate)
+    monkeypatch.setattr(engine, "generate_all", real_generate)
     completed = services.reminders_run()
     yearly = VisitRule.objects.get(name="全体人员每年至少联系一次")
     assert DueVisit.objects.filter(rule=yearly).count() == 7  # everyone, once
