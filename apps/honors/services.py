@@ -166,6 +166,10 @@ def merit_notice_deliver(*, actor: User | None, notice: MeritNotice, delivered_o
         check_date(delivered_on, veteran, "delivered_on")
         if delivered_on < notice.notice_date:
             raise ValidationError({"delivered_on": _("The notice cannot be delivered before it was received.")})
+        # Bring the person's due visits up to date first: the delivery task of this notice is made by a
+        # recompute queued on commit of the registration, which may not have run yet (broker busy, or
+        # registered and delivered in one transaction); a task made after the delivery would stay open.
+        care.people_recompute(ids=[veteran.pk])
         task = (DueVisit.objects.open().filter(veteran=veteran, life_event_id=notice.life_event_id).first()
                 if notice.life_event_id else None)
         try:

@@ -241,3 +241,37 @@ def test_scoped_managers(veteran, users, tree):
                       ("street_b", False), ("enterprise", False)]:
         assert PlaqueRecord.objects.visible_to(users[who]).filter(pk=plaque.pk).exists() is sees, who
         assert MeritNotice.objects.visible_to(users[who]).filter(pk=notice.pk).exists() is sees, who
+
+
+def test_delivery_before_the_recompute_ran_leaves_no_open_task(veteran, django_capture_on_commit_callbacks):
+    """Registered and delivered in one transaction (as the demo does, or with the recompute still queued):
+    the delivery task is made and closed at delivery, and the late recompute adds nothing."""
+    with django_capture_on_commit_callbacks(execute=True):
+        notice = make_notice(veteran)
+        deliver(notice)
+    tasks = DueVisit.objects.filter(veteran=veteran, occasion__code="merit_delivery")
+    assert [t.status for t in tasks] == [TaskStatus.DONE]
+
+
+def test_demo_seed_is_idempotent(tree, users, django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    from apps.core.services import orgunit_create
+    from apps.honors import demo
+
+    out = StringIO()
+    assert demo.seed(veterans=0, seed=1, stdout=out) == 0  # no demo street in the test tree
+    street = orgunit_create(actor=None, parent=tree["district"], code=demo.DEMO_STREET, name="星甸街道")
+    village = orgunit_create(actor=None, parent=street, code="320111008002", name="高庙社区")
+    for i in range(9):
+        make_veteran(village, name=f"演示{i}", id_number=id_number(f"19{60 + i}0101"))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert demo.seed(veterans=9, seed=1, stdout=out) == 8
+    assert PlaqueRecord.objects.count() == 5
+    assert MeritNotice.objects.filter(delivered_on__isnull=False).count() == 2
+    open_notice = MeritNotice.objects.get(delivered_on__isnull=True)
+    assert DueVisit.objects.open().filter(life_event=open_notice.life_event).count() == 1
+    # Delivered notices leave no open delivery task behind.
+    assert DueVisit.objects.open().filter(occasion__code="merit_delivery").count() == 1
+    assert demo.seed(veterans=9, seed=1, stdout=out) == 0
+    assert PlaqueRecord.objects.count() == 5 and MeritNotice.objects.count() == 3
