@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.http import require_POST
 
@@ -199,7 +200,8 @@ def month_copy(request, pk: int):
             messages.error(request, message)
     else:
         if copied:
-            messages.success(request, _("%(n)d open items of last month copied.") % {"n": copied})
+            messages.success(request, ngettext("%(n)d open item of last month copied.",
+                                               "%(n)d open items of last month copied.", copied) % {"n": copied})
         else:
             messages.info(request, _("Nothing to copy: last month's open items are already on this list."))
     return redirect(_month_url("liaison:pairing_detail", month, pk=pairing.pk))
