@@ -48,6 +48,8 @@ class WorklistFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["occasion"].queryset = Occasion.objects.filter(is_active=True, is_life_event=False)
         self.fields["unit"].queryset = OrgUnit.objects.visible_to(user).only("id", "name", "code", "depth", "path")
+        for name in ("occasion", "unit"):  # one query each when rendered (no count first)
+            self.fields[name].choices = list(iter(self.fields[name].choices))
 
 
 class VisitForm(forms.Form):

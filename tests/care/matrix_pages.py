@@ -4,13 +4,13 @@ Records belong to village A1 (see tests/permissions.py)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from io import BytesIO
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from apps.care import services
 from apps.care.models import Campaign, DueVisit, Occasion, VisitRule
+from tests.care.helpers_pages import ensure_care_seed, png_bytes
 from tests.permissions import A1_OUT_OF_SCOPE, A1_SCOPE, DISTRICT, MANAGERS, REDIRECT, STATIONS, Route
 from tests.registry.factories import make_veteran
 
@@ -19,15 +19,8 @@ A1_WORKERS = A1_SCOPE - {"leader"}  # log visits, record events, cancel tasks (l
 ADMINS = frozenset({"admin"})  # rules and occasions
 
 
-def png_bytes(color: str = "red") -> bytes:
-    from PIL import Image
-
-    buffer = BytesIO()
-    Image.new("RGB", (8, 8), color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def objects(users, tree) -> dict:
+    ensure_care_seed()
     today = timezone.localdate()
     person = make_veteran(tree["village_a1"], name="甲一走访对象")
     contact = Occasion.objects.get(code="contact")
