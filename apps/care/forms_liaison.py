@@ -47,7 +47,7 @@ class PairingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["street"].queryset = selectors.liaison_streets(user=user).filter(is_active=True) if pairing is None \
             else selectors.liaison_streets(user=user)
-        self.fields["members"].queryset = selectors.member_choices(user=user)
+        self.fields["members"].queryset = selectors.member_choices(user=user, pairing=pairing)
 
 
 class MonthField(forms.DateField):

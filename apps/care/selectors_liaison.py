@@ -14,6 +14,7 @@ from apps.core.models import OrgUnit, User
 
 from .choices import LiaisonStatus
 from .models import LiaisonPairing, LiaisonTask
+from .services_liaison import OFFICER_ROLES
 
 
 def pairing_list(*, user: User, street: OrgUnit | None = None, month: date | None = None,
@@ -63,13 +64,14 @@ def owner_choices(*, user: User, pairing: LiaisonPairing) -> QuerySet[User]:
             .select_related("org_unit").distinct().order_by("org_unit__path", "real_name", "username"))
 
 
-def member_choices(*, user: User, street: OrgUnit | None = None) -> QuerySet[User]:
-    """Who may be a liaison officer: active users at the bureau (the district level), and those of ``street``."""
-    units = Q(org_unit__level=OrgLevel.DISTRICT)
-    if street is not None:
-        units |= Q(org_unit__path__startswith=street.path)
-    return (User.objects.visible_to(user).filter(is_active=True).filter(units)
-            .select_related("org_unit").order_by("org_unit__path", "real_name", "username"))
+def member_choices(*, user: User, pairing: LiaisonPairing | None = None) -> QuerySet[User]:
+    """Who may be picked as a liaison officer: active bureau staff and leadership at the district level, and the
+    pairing's present officers (so that editing a pairing never drops one silently)."""
+    officers = Q(is_active=True, org_unit__level=OrgLevel.DISTRICT, groups__name__in=OFFICER_ROLES)
+    if pairing is not None:
+        officers |= Q(liaison_pairings=pairing)
+    return (User.objects.visible_to(user).filter(officers)
+            .select_related("org_unit").distinct().order_by("real_name", "username"))
 
 
 def done_dates(task_ids: list[int]) -> dict[int, date]:

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from apps.core.choices import OrgLevel
+from apps.core.choices import STATION_ROLES, OrgLevel, Role
 from apps.core.models import OrgUnit, User
 
 from .choices import LiaisonStatus
@@ -26,6 +26,8 @@ PLAN_PERMISSION = "care.add_liaisontask"  # plan items, set owners and dates, wr
 REPORT_PERMISSION = "care.change_liaisontask"  # report status and feedback
 TASK_FIELDS = ("month", "item", "owner", "due_date", "status", "feedback", "inspection_notes")
 REPORT_FIELDS = frozenset({"status", "feedback"})
+# Who can be a liaison officer: bureau staff and leadership, or station staff of the paired street.
+OFFICER_ROLES = frozenset({Role.BUREAU_STAFF.value, Role.LEADER.value})
 
 
 def month_start(day: date) -> date:
@@ -53,13 +55,19 @@ def may_report(user: User | None) -> bool:
 # --- pairings ------------------------------------------------------------------------------------
 
 
+def officer_allowed(street: OrgUnit, user: User) -> bool:
+    """Liaison officers are bureau staff or leadership (at a unit above the street), or station staff of the street."""
+    if user.org_unit is None:
+        return False
+    if user.org_unit.path.startswith(street.path):
+        return bool(user.role_names & {r.value for r in STATION_ROLES})
+    return street.path.startswith(user.org_unit.path) and bool(user.role_names & OFFICER_ROLES)
+
+
 def _check_members(street: OrgUnit, members: Iterable[User]) -> None:
-    """Liaison officers work at the bureau (a unit above the street) or at the street itself."""
-    outside = [m for m in members
-               if m.org_unit is None or not (street.path.startswith(m.org_unit.path) or
-                                             m.org_unit.path.startswith(street.path))]
+    outside = [m for m in members if not officer_allowed(street, m)]
     if outside:
-        raise ValidationError({"members": _("%(names)s work neither at the bureau nor at %(street)s.") % {
+        raise ValidationError({"members": _("%(names)s: liaison officers are bureau staff or staff of %(street)s.") % {
             "names": "、".join(str(m) for m in outside), "street": street.name}})
 
 

@@ -70,14 +70,24 @@ def test_pairing_officers_work_at_the_bureau_or_the_street(users, tree):
     with pytest.raises(ValidationError) as exc:
         services.pairing_save(actor=users["bureau"], department="优抚科", street=tree["street_a"],
                               members=[users["bureau"], users["street_b"]])
-    assert list(errors_of(exc)) == ["members"]
-    assert "甲街道" in errors_of(exc)["members"][0]
+    assert errors_of(exc) == {"members": ["测试5：驻街干部须为局机关工作人员或甲街道的工作人员。"]}
+    with pytest.raises(ValidationError):  # an enterprise contact is no liaison officer
+        services.pairing_save(actor=users["bureau"], department="优抚科", street=tree["street_a"],
+                              members=[users["enterprise"]])
     pairing = services.pairing_save(actor=users["bureau"], department="优抚科", street=tree["street_a"],
                                     members=[users["bureau"], users["street_a"], users["village_a1"]])
     assert pairing.members.count() == 3
 
 
 # --- services: task items ------------------------------------------------------------------------
+
+
+def test_member_choices_are_bureau_staff_and_leadership(users, tree, pairing_a):
+    chosen = set(selectors.member_choices(user=users["bureau"]))
+    assert chosen == {users["bureau"], users["leader"]}
+    pairing = services.pairing_save(actor=None, department="安置科", street=tree["street_a"],
+                                    members=[users["street_a"]])
+    assert users["street_a"] in selectors.member_choices(user=users["bureau"], pairing=pairing)
 
 
 def test_task_validation_messages(users, pairing_a):
