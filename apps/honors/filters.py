@@ -27,18 +27,20 @@ class ScopedUnitFilterSet(django_filters.FilterSet):
 
     unit = django_filters.ModelChoiceFilter(queryset=OrgUnit.objects.none(), method="filter_unit",
                                             label=_("Unit (with the units below)"))
-    year = django_filters.TypedChoiceFilter(choices=year_choices, coerce=int, method="filter_year", label=_("Year"))
+    year = django_filters.ChoiceFilter(choices=[], method="filter_year", label=_("Year"))
 
     def __init__(self, data=None, *args, user=None, **kwargs):
         super().__init__(data, *args, **kwargs)
+        # Built per request, so that the list has the new year on 1 January.
+        self.filters["year"].extra["choices"] = year_choices()
         self.filters["unit"].queryset = OrgUnit.objects.visible_to(user).filter(depth__lte=3)
         self.form.fields["unit"].queryset = self.filters["unit"].queryset
 
     def filter_unit(self, queryset: QuerySet, name: str, unit: OrgUnit) -> QuerySet:
         return queryset.filter(org_unit__path__startswith=unit.path)
 
-    def filter_year(self, queryset: QuerySet, name: str, year: int) -> QuerySet:
-        return queryset.filter(**{f"{self.date_field}__year": year})
+    def filter_year(self, queryset: QuerySet, name: str, year: str) -> QuerySet:
+        return queryset.filter(**{f"{self.date_field}__year": int(year)})
 
 
 class PlaqueRecordFilterSet(ScopedUnitFilterSet):

@@ -97,6 +97,7 @@ def test_lists_are_scoped_and_filtered(client, users, tree, veteran):
     login(client, users["village_a1"])
     page = client.get(reverse("honors:plaque_list")).content.decode()
     assert "李军属" in page and "赵军属" not in page
+    assert '<select class="form-select form-select-sm" name="year" id="id_year">\n        <option value="">' in page
     page = client.get(reverse("honors:notice_list")).content.decode()
     assert "开放喜报" in page and "已送喜报" in page and "邻村喜报" not in page
     page = client.get(reverse("honors:notice_list"), {"status": "open"}).content.decode()
