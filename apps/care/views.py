@@ -78,7 +78,10 @@ class WorklistView(RoleRequiredMixin, View):
                                        after=request.GET.get("after", ""))
         for task in page.rows:
             task.overdue_days = max(0, (today - task.due_date).days) if task.status == TaskStatus.OPEN else 0
-        ctx = {"view": view, "form": form, "page": page, "counts": counts, "tabs": [(key, label, counts[key]) for key, label in _tab_labels()],
+        keep = request.GET.copy()
+        for name in ("view", "after"):
+            keep.pop(name, None)
+        ctx = {"view": view, "keep_query": keep.urlencode(), "form": form, "page": page, "counts": counts, "tabs": [(key, label, counts[key]) for key, label in _tab_labels()],
                "done_capped": counts["done"] > selectors.DONE_COUNT_CAP, "today": today,
                "due": filters.get("due"), "cancel_form": TaskCancelForm()}
         template = "care/worklist_body.html" if request.htmx and not request.htmx.boosted \
