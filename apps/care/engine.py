@@ -213,7 +213,10 @@ def _rows(rule: VisitRule, on: date, ids: Sequence[int] | None, id_range: tuple[
                                           "r_key", "r_opens", "r_due", "r_status", "r_level", "r_created"))
     elif rule.kind == RuleKind.AFTER_REPORT:
         days = timedelta(days=rule.due_within_days)
-        qs = base.filter(report_date__gte=on - timedelta(days=EVENT_LOOKBACK_DAYS), report_date__lte=on).annotate(
+        welcomed = Visit.objects.filter(veteran=OuterRef("pk"), occasion_id=rule.occasion_id,
+                                        date__gte=OuterRef("report_date"))
+        qs = base.filter(report_date__gte=on - timedelta(days=EVENT_LOOKBACK_DAYS), report_date__lte=on).filter(
+            ~Exists(welcomed)).annotate(
             **common, r_campaign=NULL_ID,
             r_event=NULL_ID,
             r_key=Concat(Value("R"), Cast("report_date", models.CharField())),
@@ -224,8 +227,12 @@ def _rows(rule: VisitRule, on: date, ids: Sequence[int] | None, id_range: tuple[
     elif rule.kind == RuleKind.AFTER_EVENT:
         kinds = [kind.pk for kind in rule.event_occasions.all()]
         days = timedelta(days=rule.due_within_days)
+        # An event already answered (a visit of this occasion since the event, e.g. a merit notice delivered
+        # before the nightly run saw it) asks for nothing more.
+        answered = Visit.objects.filter(veteran=OuterRef("veteran_id"), occasion_id=rule.occasion_id,
+                                        date__gte=OuterRef("date"))
         events = LifeEvent.objects.filter(occasion__in=kinds, date__gte=on - timedelta(days=EVENT_LOOKBACK_DAYS),
-                                          date__lte=on, veteran__in=base.values("pk"))
+                                          date__lte=on, veteran__in=base.values("pk")).filter(~Exists(answered))
         qs = events.annotate(
             **common, r_campaign=NULL_ID,
             r_key=Concat(Value("E"), Cast("pk", models.CharField())),

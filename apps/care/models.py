@@ -222,16 +222,24 @@ class DueVisitQuerySet(CareScopedQuerySet):
 
 class DueVisit(models.Model):
     """待走访任务: a visit a rule says is due for a person in one period. ``(rule, veteran, period_key)`` is
-    unique, which makes the nightly job idempotent: running it twice creates nothing new."""
+    unique, which makes the nightly job idempotent: running it twice creates nothing new.
 
-    rule = models.ForeignKey(VisitRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="tasks")
+    The nightly job writes a million of these in one go, so the table keeps few indexes (every index and
+    every foreign-key check is paid per row): ``org_unit`` and ``occasion`` are copies (of the person's unit,
+    kept in step by ``engine.sync_units``, and of the rule's occasion) without a database constraint, and
+    the references that are usually empty have partial indexes."""
+
+    rule = models.ForeignKey(VisitRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="tasks",
+                             db_index=False)  # the unique (rule, veteran, period_key) index serves it
     veteran = models.ForeignKey(Veteran, verbose_name=_("person"), on_delete=models.CASCADE, related_name="due_visits")
-    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("responsible unit"), on_delete=models.PROTECT,
-                                 related_name="+")
-    occasion = models.ForeignKey(Occasion, verbose_name=_("occasion"), on_delete=models.PROTECT, related_name="+")
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("responsible unit"), on_delete=models.DO_NOTHING,
+                                 related_name="+", db_index=False, db_constraint=False)
+    occasion = models.ForeignKey(Occasion, verbose_name=_("occasion"), on_delete=models.DO_NOTHING,
+                                 related_name="+", db_index=False, db_constraint=False)
     campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="tasks")
-    life_event = models.ForeignKey(LifeEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+                                 related_name="tasks", db_index=False)
+    life_event = models.ForeignKey(LifeEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks",
+                                   db_index=False)
     period_key = models.CharField(_("period"), max_length=32)
     opens_on = models.DateField(_("open from"))
     due_date = models.DateField(_("due"))
@@ -241,7 +249,7 @@ class DueVisit(models.Model):
     notified_on = models.DateField(_("station reminded"), null=True, blank=True)
     escalated_on = models.DateField(_("escalated on"), null=True, blank=True)
     visit = models.ForeignKey(Visit, verbose_name=_("visit"), null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="tasks")
+                              related_name="tasks", db_index=False)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -257,8 +265,11 @@ class DueVisit(models.Model):
         ]
         indexes = [
             models.Index(fields=["org_unit", "due_date", "id"], condition=Q(status="open"), name="duevisit_open_unit"),
-            models.Index(fields=["veteran"], condition=Q(status="open"), name="duevisit_open_person"),
-            models.Index(fields=["campaign", "org_unit", "status"], name="duevisit_campaign"),
+            models.Index(fields=["org_unit", "due_date", "id"], condition=Q(status="done"), name="duevisit_done_unit"),
+            models.Index(fields=["campaign", "org_unit", "status"], condition=Q(campaign__isnull=False),
+                         name="duevisit_campaign"),
+            models.Index(fields=["life_event"], condition=Q(life_event__isnull=False), name="duevisit_life_event"),
+            models.Index(fields=["visit"], condition=Q(visit__isnull=False), name="duevisit_visit"),
         ]
 
     def __str__(self) -> str:

@@ -220,3 +220,13 @@ def test_closed_records_get_no_tasks_and_lose_open_ones(tree, users):
     assert engine.cancel_stale(None, date.today()) == 1
     assert tasks(person)[0].status == TaskStatus.CANCELLED
     assert engine.generate(yearly, date.today()) == 0
+
+
+def test_an_event_already_answered_asks_for_nothing(tree, users):
+    deliver = rule("送喜报", RuleKind.AFTER_EVENT, "merit_delivery", due_within_days=7, everyone=True,
+                   m2m={"event_occasions": [occasion("merit_notice")]})
+    person = make_veteran(tree["village_a1"])
+    services.life_event_record(actor=None, veteran=person, occasion=occasion("merit_notice"), date=date(2026, 6, 1))
+    services.visit_log(actor=users["village_a1"], veteran=person, occasion=occasion("merit_delivery"),
+                       date=date(2026, 6, 2), visitors="街道、人武部")
+    assert engine.generate(deliver, date(2026, 6, 3)) == 0
