@@ -326,9 +326,10 @@ def remind_due(*, on: date) -> int:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {DueVisit._meta.db_table} SET notified_on = %s WHERE status = %s AND notified_on IS NULL "  # noqa: S608
-                f"AND opens_on <= %s RETURNING org_unit_id", [on, TaskStatus.OPEN, on])
-            counts = Counter(row[0] for row in cursor.fetchall())
+                f"WITH told AS (UPDATE {DueVisit._meta.db_table} SET notified_on = %s WHERE status = %s "  # noqa: S608
+                f"AND notified_on IS NULL AND opens_on <= %s RETURNING org_unit_id) "
+                f"SELECT org_unit_id, count(*) FROM told GROUP BY org_unit_id", [on, TaskStatus.OPEN, on])
+            counts = Counter(dict(cursor.fetchall()))
         # Units told today already but with more tasks now (a second run) are not told again; that is the point.
         link = reverse("care:worklist") if counts else ""
         staff = station_users(counts)
@@ -349,15 +350,16 @@ def escalate(*, on: date) -> int:
             cursor.execute(
                 f"UPDATE {DueVisit._meta.db_table} d SET level = %s, escalated_on = %s "  # noqa: S608
                 f"FROM {VisitRule._meta.db_table} r WHERE r.id = d.rule_id AND d.status = %s AND d.level < %s "
-                f"AND d.due_date + r.escalate_bureau_days < %s RETURNING d.org_unit_id",
+                f"AND d.due_date + r.escalate_bureau_days < %s",
                 [EscalationLevel.BUREAU, on, TaskStatus.OPEN, EscalationLevel.BUREAU, on])
-            to_bureau = len(cursor.fetchall())
+            to_bureau = cursor.rowcount
             cursor.execute(
-                f"UPDATE {DueVisit._meta.db_table} d SET level = %s, escalated_on = %s "  # noqa: S608
+                f"WITH up AS (UPDATE {DueVisit._meta.db_table} d SET level = %s, escalated_on = %s "  # noqa: S608
                 f"FROM {VisitRule._meta.db_table} r WHERE r.id = d.rule_id AND d.status = %s AND d.level < %s "
-                f"AND d.due_date + r.escalate_street_days < %s RETURNING d.org_unit_id",
+                f"AND d.due_date + r.escalate_street_days < %s RETURNING d.org_unit_id) "
+                f"SELECT org_unit_id, count(*) FROM up GROUP BY org_unit_id",
                 [EscalationLevel.STREET, on, TaskStatus.OPEN, EscalationLevel.STREET, on])
-            to_street = Counter(row[0] for row in cursor.fetchall())
+            to_street = Counter(dict(cursor.fetchall()))
         moved = to_bureau + sum(to_street.values())
         link = reverse("care:worklist") + "?view=escalated"
         if to_street:
