@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.core.choices import OrgLevel
@@ -42,10 +42,19 @@ def pairing_detail(*, user: User, pk: int) -> LiaisonPairing:
             .get(pk=pk))
 
 
-def liaison_task_list(*, user: User, pairing: LiaisonPairing, month: date) -> QuerySet[LiaisonTask]:
-    """The items of one pairing's monthly list."""
+def liaison_task_list(*, user: User, pairing: LiaisonPairing, month: date,
+                      today: date | None = None) -> QuerySet[LiaisonTask]:
+    """The items of one pairing's monthly list, each marked ``is_overdue`` (not done and past due)."""
+    today = today or timezone.localdate()
+    overdue = ExpressionWrapper(~Q(status=LiaisonStatus.DONE) & Q(due_date__lt=today), output_field=BooleanField())
     return (LiaisonTask.objects.visible_to(user).filter(pairing=pairing, month=month)
-            .select_related("owner").order_by("due_date", "id"))
+            .select_related("owner").annotate(is_overdue=overdue).order_by("due_date", "id"))
+
+
+def has_open_items(*, user: User, pairing: LiaisonPairing, month: date) -> bool:
+    """Whether the pairing has items not done in ``month`` (something to carry into the next month)."""
+    return (LiaisonTask.objects.visible_to(user).filter(pairing=pairing, month=month)
+            .exclude(status=LiaisonStatus.DONE).exists())
 
 
 def liaison_task_detail(*, user: User, pk: int) -> LiaisonTask:
@@ -145,6 +154,30 @@ class MonthSummary:
     tally: Tally = field(default_factory=Tally)
 
 
+def _tallies(tasks: list[tuple[int, int, str, date]], today: date) -> dict[int, Tally]:
+    """Per pairing, from (task id, pairing id, status, due date) rows."""
+    finished = done_dates([pk for pk, _p, status, _d in tasks if status == LiaisonStatus.DONE])
+    tallies: dict[int, Tally] = defaultdict(Tally)
+    for pk, pairing_id, status, due in tasks:
+        tally = tallies[pairing_id]
+        if status == LiaisonStatus.DONE:
+            tally.done += 1
+            if pk in finished and finished[pk] <= due:
+                tally.done_on_time += 1
+        else:
+            setattr(tally, status, getattr(tally, status) + 1)
+            if due < today:
+                tally.overdue += 1
+    return tallies
+
+
+def pairing_month_tally(*, user: User, pairing: LiaisonPairing, month: date, today: date | None = None) -> Tally:
+    """One pairing's counts for a month (as in the summary)."""
+    rows = list(LiaisonTask.objects.visible_to(user).filter(pairing=pairing, month=month)
+                .values_list("id", "pairing_id", "status", "due_date"))
+    return _tallies(rows, today or timezone.localdate()).get(pairing.pk, Tally())
+
+
 def liaison_month_summary(*, user: User, month: date, today: date | None = None,
                           street: OrgUnit | None = None) -> MonthSummary:
     """A month of liaison work per street: for each department paired with it, items by status, overdue
@@ -160,19 +193,7 @@ def liaison_month_summary(*, user: User, month: date, today: date | None = None,
              .values_list("id", "pairing_id", "status", "due_date"))
     if street is not None:
         tasks = tasks.filter(pairing__street=street)
-    tasks = list(tasks)
-    finished = done_dates([pk for pk, _p, status, _d in tasks if status == LiaisonStatus.DONE])
-    tallies: dict[int, Tally] = defaultdict(Tally)
-    for pk, pairing_id, status, due in tasks:
-        tally = tallies[pairing_id]
-        if status == LiaisonStatus.DONE:
-            tally.done += 1
-            if pk in finished and finished[pk] <= due:
-                tally.done_on_time += 1
-        else:
-            setattr(tally, status, getattr(tally, status) + 1)
-            if due < today:
-                tally.overdue += 1
+    tallies = _tallies(list(tasks), today)
     summary = MonthSummary(month=month, today=today)
     by_street: dict[int, StreetSummary] = {}
     for pairing in pairings:

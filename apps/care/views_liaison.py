@@ -115,18 +115,13 @@ class PairingDetailView(RoleRequiredMixin, View):
     def get(self, request, pk: int):
         pairing = _pairing_or_404(request, pk)
         month = _month(request)
-        tasks = list(selectors.liaison_task_list(user=request.user, pairing=pairing, month=month))
-        today = timezone.localdate()
-        for task in tasks:
-            task.is_overdue = task.status != LiaisonStatus.DONE and task.due_date < today
-        summary = selectors.liaison_month_summary(user=request.user, month=month, street=pairing.street)
-        tally = next((row.tally for block in summary.streets for row in block.rows if row.pairing.pk == pairing.pk),
-                     None)
-        previous_open = (services.may_plan(request.user) and pairing.is_active and LiaisonTask.objects.visible_to(
-            request.user).filter(pairing=pairing, month=services.month_shift(month, -1))
-            .exclude(status=LiaisonStatus.DONE).exists())
+        may_plan = services.may_plan(request.user)
+        previous_open = may_plan and pairing.is_active and selectors.has_open_items(
+            user=request.user, pairing=pairing, month=services.month_shift(month, -1))
         return render(request, "care/liaison_pairing_detail.html", {
-            "pairing": pairing, "tasks": tasks, "tally": tally, "may_plan": services.may_plan(request.user),
+            "pairing": pairing, "tasks": selectors.liaison_task_list(user=request.user, pairing=pairing, month=month),
+            "tally": selectors.pairing_month_tally(user=request.user, pairing=pairing, month=month),
+            "may_plan": may_plan,
             "may_report": services.may_report(request.user), "previous_open": previous_open,
             **_month_context(month)})
 

@@ -248,6 +248,8 @@ def test_monthly_summary_counts(users, tree, month_of_work):
     assert [(row.pairing.department, row.tally.total) for row in street_a.rows] == [("优抚科", 4)]
     assert (street_b.tally.total, street_b.tally.overdue, street_b.tally.on_time_percent) == (1, 0, None)
     assert summary.tally.total == 5 and summary.tally.overdue == 2
+    assert selectors.pairing_month_tally(user=users["street_a"], pairing=street_a.rows[0].pairing,
+                                         month=LAST_MONTH) == tally
 
 
 def test_monthly_summary_is_scoped(users, month_of_work):
