@@ -24,3 +24,5 @@ class CareConfig(AppConfig):
                                     "care.view_campaign", order=22))
         navigation.register(NavItem("care_rules", _("Visit rules"), "care:rule_list", "sliders",
                                     "care.change_visitrule", order=23))
+        navigation.register(NavItem("care_liaison", _("Bureau-to-street liaison"), "liaison:pairing_list",
+                                    "people-fill", "care.view_liaisontask", order=60))
