@@ -310,7 +310,8 @@ class RuleEditView(RoleRequiredMixin, View):
     def _render(self, request, form, rule):
         title = _("Edit rule · %(name)s") % {"name": rule.name} if rule.pk else _("New visit rule")
         return render(request, "care/rule_form.html",
-                      {"form": form, "sections": form_sections(form), "rule": rule, "title": title})
+                      {"form": form, "sections": form_sections(form), "rule": rule, "title": title,
+                       "wide_fields": ["event_occasions", "categories", "care_categories", "discharge_modes", "tags"]})
 
     def get(self, request, pk: int | None = None):
         rule = self._rule(pk)
