@@ -172,7 +172,7 @@ def test_delivering_logs_the_visit_and_closes_the_due_visit(veteran, users, djan
 
 def test_a_notice_is_delivered_once(veteran):
     notice = deliver(make_notice(veteran))
-    with pytest.raises(ValidationError, match="already"):
+    with pytest.raises(ValidationError, match="已送达"):
         deliver(notice)
     assert Visit.objects.filter(occasion__code="merit_delivery").count() == 1
 
