@@ -251,6 +251,9 @@ class DueVisit(models.Model):
     visit = models.ForeignKey(Visit, verbose_name=_("visit"), null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="tasks", db_index=False)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("closed by"), null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+", db_index=False)
+    cancel_reason = models.CharField(_("why no visit is needed"), max_length=200, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = DueVisitQuerySet.as_manager()

@@ -102,7 +102,7 @@ def tasks_close_for_visit(*, visit: Visit, task: DueVisit | None = None) -> int:
     if task is not None and task.pk not in closing:
         closing.append(task.pk)
     return DueVisit.objects.filter(pk__in=closing, status=TaskStatus.OPEN).update(
-        status=TaskStatus.DONE, visit=visit, closed_at=now)
+        status=TaskStatus.DONE, visit=visit, closed_at=now, closed_by=visit.created_by)
 
 
 def life_event_record(*, actor: User | None, veteran: Veteran, occasion: Occasion, date: date,
@@ -123,8 +123,11 @@ def task_cancel(*, actor: User, task: DueVisit, reason: str = "") -> DueVisit:
     """Mark a due visit as no longer needed (moved away, declined…)."""
     if task.status != TaskStatus.OPEN:
         raise ValidationError(_("This task is no longer open."))
-    task.status, task.closed_at = TaskStatus.CANCELLED, timezone.now()
-    task.save(update_fields=["status", "closed_at"])
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why no visit is needed.")})
+    task.status, task.closed_at, task.closed_by, task.cancel_reason = (
+        TaskStatus.CANCELLED, timezone.now(), actor, reason.strip()[:200])
+    task.save(update_fields=["status", "closed_at", "closed_by", "cancel_reason"])
     return task
 
 

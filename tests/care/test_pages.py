@@ -274,7 +274,7 @@ def test_cancel_a_task(client, users, people):
                            {"reason": "已迁往外地", "next": "/care/worklist/?view=today"})
     assert response.status_code == 302 and response["Location"] == "/care/worklist/?view=today"
     task.refresh_from_db()
-    assert task.status == "cancelled"
+    assert (task.status, task.cancel_reason, task.closed_by) == ("cancelled", "已迁往外地", users["village_a1"])
     assert worklist_names(client) == []
     login(client, users["village_a2"])
     assert client.post(reverse("care:task_cancel", args=[task.pk])).status_code == 404
@@ -460,3 +460,12 @@ def test_navigation_entries_follow_permissions(client, users):
     assert 'data-nav="care_campaigns"' in html and 'data-nav="care_rules"' not in html
     login(client, users["admin"])
     assert 'data-nav="care_rules"' in client.get(reverse("care:worklist")).content.decode()
+
+
+def test_cancelling_needs_a_reason(client, users, people):
+    task = make_task(people["a1"])
+    login(client, users["village_a1"])
+    response = client.post(reverse("care:task_cancel", args=[task.pk]), {"reason": " "}, follow=True)
+    assert "请说明无需走访的原因" in response.content.decode()
+    task.refresh_from_db()
+    assert task.status == "open"
