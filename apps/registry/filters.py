@@ -6,13 +6,15 @@ import re
 from datetime import date
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters import fields as filter_fields
 
 from apps.core.models import OrgUnit
 
-from . import crypto, idnumber
+from . import crypto, idnumber, reference
 from .choices import CodeKind, Sex, VeteranStatus
 from .models import CareEntitlement, Code, Veteran
 
@@ -70,18 +72,52 @@ def age_band_range(band: str, today: date | None = None) -> tuple[date | None, d
     return born_after, born_before
 
 
+class SnapshotChoiceField(filter_fields.ModelChoiceField):
+    """A model choice field whose choices and look-ups come from the reference snapshot (no query).
+
+    Until ``use`` is called it behaves as the ordinary field (schema generation, forms built elsewhere).
+    """
+
+    options: dict[str, object] | None = None
+
+    def use(self, objects) -> None:
+        self.options = {str(obj.pk): obj for obj in objects}
+        empty = [("", self.empty_label)] if self.empty_label is not None else []
+        # Set directly: the choices property would wrap the list in a queryset iterator.
+        self._choices = self.widget.choices = empty + [(obj.pk, self.label_from_instance(obj)) for obj in objects]
+
+    def to_python(self, value):
+        if self.options is None:
+            return super().to_python(value)
+        if value in self.empty_values:
+            return None
+        found = self.options.get(str(value))
+        if found is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return found
+
+
+class SnapshotChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = SnapshotChoiceField
+
+
+# Code filters: name → code table.
+CODE_FILTERS = {"category": CodeKind.CATEGORY, "care": CodeKind.CARE_CATEGORY,
+                "discharge_mode": CodeKind.DISCHARGE_MODE, "tag": CodeKind.TAG}
+
+
 class VeteranFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Name, pinyin, initials, ID number or phone"))
-    unit = django_filters.ModelChoiceFilter(queryset=OrgUnit.objects.none(), method="filter_unit",
-                                            label=_("Unit (with the units below)"))
-    category = django_filters.ModelChoiceFilter(field_name="primary_category", label=_("Collection category"),
-                                                queryset=Code.objects.filter(kind=CodeKind.CATEGORY))
-    care = django_filters.ModelChoiceFilter(queryset=Code.objects.filter(kind=CodeKind.CARE_CATEGORY),
-                                            method="filter_care", label=_("Care category"))
-    discharge_mode = django_filters.ModelChoiceFilter(queryset=Code.objects.filter(kind=CodeKind.DISCHARGE_MODE),
-                                                      label=_("Discharge mode"))
-    tag = django_filters.ModelChoiceFilter(queryset=Code.objects.filter(kind=CodeKind.TAG), field_name="tags",
-                                           label=_("Tag"))
+    unit = SnapshotChoiceFilter(queryset=OrgUnit.objects.none(), method="filter_unit",
+                                label=_("Unit (with the units below)"))
+    category = SnapshotChoiceFilter(field_name="primary_category", label=_("Collection category"),
+                                    queryset=Code.objects.filter(kind=CodeKind.CATEGORY))
+    care = SnapshotChoiceFilter(queryset=Code.objects.filter(kind=CodeKind.CARE_CATEGORY),
+                                method="filter_care", label=_("Care category"))
+    discharge_mode = SnapshotChoiceFilter(queryset=Code.objects.filter(kind=CodeKind.DISCHARGE_MODE),
+                                          label=_("Discharge mode"))
+    tag = SnapshotChoiceFilter(queryset=Code.objects.filter(kind=CodeKind.TAG), field_name="tags",
+                               label=_("Tag"))
     age = django_filters.ChoiceFilter(choices=AGE_BANDS, method="filter_age", label=_("Age"))
     sex = django_filters.ChoiceFilter(choices=Sex.choices, label=_("Sex"))
     # Empty: on the register only (the default); "all" includes closed records.
@@ -94,12 +130,28 @@ class VeteranFilterSet(django_filters.FilterSet):
         model = Veteran
         fields = ["q", "unit", "category", "care", "discharge_mode", "tag", "age", "sex", "status"]
 
-    def __init__(self, data=None, *args, user=None, **kwargs):
+    def __init__(self, data=None, *args, user=None, snapshot: reference.Snapshot | None = None, **kwargs):
         super().__init__(data, *args, **kwargs)
         # The field may already be built (and copied from the class) by schema generation: set both.
         units = OrgUnit.objects.visible_to(user)
         self.filters["unit"].queryset = units
         self.filters["unit"].field.queryset = units
+        # Choices and look-ups from the in-memory code tables and unit tree: no query per drop-down.
+        self.snapshot = snapshot or reference.snapshot()
+        self.filters["unit"].field.use(self.visible_units(user))
+        for name, kind in CODE_FILTERS.items():
+            self.filters[name].field.use(self.snapshot.by_kind.get(kind, []))
+
+    def visible_units(self, user) -> list[OrgUnit]:
+        """The units of the user's area (``OrgUnit.objects.visible_to``), from the snapshot."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return []
+        if user.sees_whole_district:
+            return self.snapshot.units
+        unit = self.snapshot.unit_by_pk.get(user.org_unit_id) if user.org_unit_id else None
+        if unit is None or not user.has_station_scope:
+            return []
+        return self.snapshot.subtree(unit)
 
     @property
     def qs(self):
@@ -115,7 +167,8 @@ class VeteranFilterSet(django_filters.FilterSet):
         return search(queryset, value)
 
     def filter_unit(self, queryset, name, value: OrgUnit):
-        return queryset.filter(org_unit__in=OrgUnit.objects.filter(path__startswith=value.path).values("pk"))
+        # The unit ids as a literal list (not a sub-select): the planner then knows how many rows they hold.
+        return queryset.filter(org_unit__in=self.snapshot.subtree_pks(value))
 
     def filter_care(self, queryset, name, value: Code):
         return queryset.filter(Exists(CareEntitlement.objects.filter(veteran=OuterRef("pk"), category=value)))

@@ -59,6 +59,9 @@ class Code(models.Model):
 
 
 def code_fk(kind: CodeKind, verbose_name, **kwargs) -> models.ForeignKey:
+    # Not indexed by default: no page looks records up by most codes, and every index is paid on every insert
+    # (an import writes 100,000 rows). Deleting a code checks its uses with a scan, which is rare and fine.
+    kwargs.setdefault("db_index", False)
     return models.ForeignKey(Code, verbose_name=verbose_name, null=True, blank=True, on_delete=models.PROTECT,
                              limit_choices_to={"kind": kind}, related_name="+", **kwargs)
 
@@ -72,8 +75,9 @@ class VeteranQuerySet(ScopedQuerySet):
 class Veteran(models.Model):
     """一人一档: one record per veteran or other priority-care person, kept by the responsible unit."""
 
+    # Indexed by veteran_unit_status, which leads with it.
     org_unit = models.ForeignKey(OrgUnit, verbose_name=_("responsible unit"), on_delete=models.PROTECT,
-                                 related_name="veterans")
+                                 related_name="veterans", db_index=False)
     status = models.CharField(_("status"), max_length=16, choices=VeteranStatus.choices, default=VeteranStatus.ACTIVE)
     status_date = models.DateField(_("status since"), null=True, blank=True)
     status_reason = models.CharField(_("status reason"), max_length=200, blank=True)
@@ -95,7 +99,7 @@ class Veteran(models.Model):
     hukou_type = models.CharField(_("household type"), max_length=8, choices=HukouType.choices, blank=True)
     hukou_address = models.CharField(_("registered address"), max_length=200, blank=True)
     address = models.CharField(_("residential address"), max_length=200, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
     categories = models.ManyToManyField(Code, verbose_name=_("collection categories"), blank=True,
                                         limit_choices_to={"kind": CodeKind.CATEGORY}, related_name="veterans_in_category")
     primary_category = code_fk(CodeKind.CATEGORY, _("main collection category"))
@@ -111,7 +115,7 @@ class Veteran(models.Model):
     re_enlisted = models.BooleanField(_("enlisted twice"), default=False)
     military_category = code_fk(CodeKind.MILITARY_CATEGORY, _("military category"))
     rank = code_fk(CodeKind.RANK, _("rank"))
-    discharge_mode = code_fk(CodeKind.DISCHARGE_MODE, _("discharge mode"))
+    discharge_mode = code_fk(CodeKind.DISCHARGE_MODE, _("discharge mode"), db_index=True)  # a list filter
     certificate_type = code_fk(CodeKind.CERTIFICATE, _("discharge certificate"))
     certificate_number = models.CharField(_("certificate number"), max_length=50, blank=True)
 
@@ -141,11 +145,16 @@ class Veteran(models.Model):
         ]
         indexes = [
             models.Index(fields=["org_unit", "status", "-id"], name="veteran_unit_status"),
-            models.Index(fields=["primary_category", "org_unit", "-id"], name="veteran_category_unit"),
+            # Street + category lists (also their capped count: index-only with the status in the key).
+            models.Index(fields=["primary_category", "org_unit", "status", "-id"], name="veteran_category_unit_status"),
+            # Lists sorted by name (keyset on name_pinyin, id), with and without a category filter.
+            models.Index(fields=["primary_category", "status", "name_pinyin", "id"], name="veteran_category_name"),
+            models.Index(fields=["status", "name_pinyin", "id"], name="veteran_status_name"),
             models.Index(fields=["name"], name="veteran_name", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["name_pinyin"], name="veteran_pinyin", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["name_initials"], name="veteran_initials", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["birth_date"], name="veteran_birth"),
+            models.Index(fields=["phone"], name="veteran_phone"),  # exact search; no LIKE index beside it
         ]
 
     def __str__(self) -> str:

@@ -46,7 +46,11 @@ def _restore(name: str, value, queryset: QuerySet):
 
 
 def _after(order: list[tuple[str, bool]], values: list, forward: bool) -> Q:
-    """Rows strictly after ``values`` in the given order (before them when ``forward`` is False)."""
+    """Rows strictly after ``values`` in the given order (before them when ``forward`` is False).
+
+    The first sort key is also bounded on its own (``name_pinyin >= x`` beside ``name_pinyin > x OR (… AND
+    id > y)``): an index scan then starts at the cursor instead of filtering every row before it.
+    """
     condition = Q()
     for i, (name, desc) in enumerate(order):
         op = "lt" if desc == forward else "gt"
@@ -54,6 +58,9 @@ def _after(order: list[tuple[str, bool]], values: list, forward: bool) -> Q:
         for j in range(i):
             step &= Q(**{order[j][0]: values[j]})
         condition |= step
+    if len(order) > 1 and values[0] is not None:
+        name, desc = order[0]
+        condition &= Q(**{f"{name}__{'lte' if desc == forward else 'gte'}": values[0]})
     return condition
 
 

@@ -102,12 +102,18 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)
 
 
+def unit_full_name(veteran: Veteran) -> str:
+    """The unit's path from the district down: from the snapshot when the record came through
+    ``selectors.veteran_detail``, else read."""
+    return getattr(veteran, "unit_full_name", None) or veteran.org_unit.full_name
+
+
 def veteran_pdf_context(*, veteran: Veteran, user: User) -> dict:
     """Everything the template shows, with labels and values already in display form."""
     identity = _field_rows(veteran, IDENTITY, {"name": _("Full name"), "phone": _("Phone"),
                                                "id_number_masked": _("Citizen ID number")})
     identity += [
-        (_("Responsible unit"), veteran.org_unit.full_name),
+        (_("Responsible unit"), unit_full_name(veteran)),
         (_("Main collection category"), _show(veteran.primary_category)),
         (_("Collection categories"), "、".join(c.name for c in veteran.categories.all()) or "—"),
         (_("Tags"), "、".join(t.name for t in veteran.tags.all()) or "—"),
@@ -162,6 +168,7 @@ def veteran_pdf_context(*, veteran: Veteran, user: User) -> dict:
     who = f"{user.real_name or user.username}（{user.username}）"
     return {
         "veteran": veteran,
+        "unit_full_name": unit_full_name(veteran),
         "title": _("One-person file of a veteran"),
         "printed_by": _("Printed by: %(user)s    Print time: %(time)s") % {
             "user": who, "time": now.strftime("%Y-%m-%d %H:%M")},

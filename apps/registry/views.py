@@ -18,7 +18,7 @@ from apps.core.forms import apply_errors
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 
-from . import hooks, selectors, services
+from . import hooks, reference, selectors, services
 from .forms import (
     AttachmentForm,
     CardCreateForm,
@@ -37,7 +37,7 @@ from .paging import keyset_page
 
 def _veteran_or_404(request, pk: int) -> Veteran:
     try:
-        return selectors.veteran_detail(user=request.user, pk=pk)
+        return selectors.veteran_detail(user=request.user, pk=pk, snapshot=reference.snapshot(request))
     except Veteran.DoesNotExist as exc:
         raise Http404 from exc
 
@@ -56,11 +56,12 @@ class VeteranListView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        filterset = selectors.veteran_filterset(user=self.request.user, params=self.request.GET)
-        queryset = filterset.qs.select_related("org_unit", "primary_category", "discharge_mode").only(
-            *selectors.LIST_COLUMNS_ONLY)
+        filterset = selectors.veteran_filterset(user=self.request.user, params=self.request.GET,
+                                                snapshot=reference.snapshot(self.request))
+        queryset = filterset.qs.only(*selectors.LIST_COLUMNS_ONLY)
         ctx["filter"] = filterset
         ctx["page"] = keyset_page(queryset, self.request.GET, size=self.page_size)
+        selectors.attach_names(ctx["page"].rows, filterset.snapshot)
         ctx["ordering"] = self.request.GET.get("ordering", "-id")
         ctx["query"] = self.request.GET
         return ctx

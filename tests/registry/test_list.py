@@ -88,7 +88,22 @@ def test_query_count_does_not_grow_with_rows(client, users, tree):
         return len(ctx.captured_queries)
 
     make_veteran(tree["village_a1"], name="一号")
+    count()  # the first request after a code or unit changed reads them into memory (reference.snapshot)
     few = count()
     for i in range(15):
         make_veteran(tree["village_a1"], name=f"多{i}")
     assert count() == few
+
+
+def test_filter_choices_follow_code_and_unit_changes(client, users, tree):
+    """Codes and units are held in memory per process; a change shows on the next request."""
+    login(client, users["bureau"])
+    url = reverse("registry:veteran_list")
+    client.get(url)
+    Code.objects.create(kind="tag", code="ZZ9", name="新标签测试")
+    tree["village_a1"].name = "改名社区"
+    tree["village_a1"].save(update_fields=["name"])
+    content = client.get(url).content.decode()
+    assert "新标签测试" in content and "改名社区" in content
+    Code.objects.filter(name="新标签测试").delete()
+    assert "新标签测试" not in client.get(url).content.decode()

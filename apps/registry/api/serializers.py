@@ -23,7 +23,7 @@ from rest_framework.settings import api_settings
 
 from apps.core.models import OrgUnit
 
-from .. import services
+from .. import reference, services
 from ..choices import CodeKind, Sex
 from ..models import Code, FamilyMember, Veteran
 
@@ -47,12 +47,15 @@ def context_map(context: dict, key: str, load) -> dict:
     return context[key]
 
 
-def code_names() -> dict[int, str]:
-    return dict(Code.objects.order_by().values_list("pk", "name"))
+def code_names(request=None) -> dict[int, str]:
+    """Names of all codes, from the reference snapshot (no query when the request already read it)."""
+    snapshot = reference.snapshot(request)
+    return {pk: code.name for pk, code in snapshot.codes.items()}
 
 
-def unit_codes_names() -> dict[int, tuple[str, str]]:
-    return {pk: (code, name) for pk, code, name in OrgUnit.objects.order_by().values_list("pk", "code", "name")}
+def unit_codes_names(request=None) -> dict[int, tuple[str, str]]:
+    snapshot = reference.snapshot(request)
+    return {unit.pk: (unit.code, unit.name) for unit in snapshot.units}
 
 
 class CodeNamesField(serializers.ManyRelatedField):
@@ -79,7 +82,7 @@ class CodeNameField(serializers.SlugRelatedField):
         return True
 
     def to_representation(self, value) -> str | None:
-        return context_map(self.context, "code_names", code_names).get(value.pk)
+        return context_map(self.context, "code_names", lambda: code_names(self.context.get("request"))).get(value.pk)
 
 
 def attach_code_ids(veterans) -> None:
@@ -126,7 +129,7 @@ class VisibleOrgUnitField(serializers.SlugRelatedField):
         return True
 
     def to_representation(self, value) -> str | None:
-        return context_map(self.context, "units", unit_codes_names)[value.pk][0]
+        return context_map(self.context, "units", lambda: unit_codes_names(self.context.get("request")))[value.pk][0]
 
 
 SIMPLE_FIELDS = (serializers.IntegerField, serializers.CharField, serializers.BooleanField, serializers.ChoiceField)
@@ -208,7 +211,7 @@ class VeteranSerializer(serializers.ModelSerializer):
         plan = self.__dict__.get("_plan")
         if plan is None:
             plan = self._plan = representation_plan(self._readable_fields)
-        names = context_map(self.context, "code_names", code_names)
+        names = context_map(self.context, "code_names", lambda: code_names(self.context.get("request")))
         result: dict[str, Any] = {}
         for name, kind, how in plan:
             if kind == "plain":
@@ -227,7 +230,7 @@ class VeteranSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_org_unit_name(self, veteran: Veteran) -> str:
-        return context_map(self.context, "units", unit_codes_names)[veteran.org_unit_id][1]
+        return context_map(self.context, "units", lambda: unit_codes_names(self.context.get("request")))[veteran.org_unit_id][1]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         veteran = self.instance

@@ -26,7 +26,7 @@ from apps.core.choices import AccessAction
 from apps.core.scoping import HasModelPermission, ScopedViewSetMixin
 from apps.core.services import access_log_record
 
-from .. import selectors
+from .. import reference, selectors
 from ..filters import VeteranFilterSet
 from ..models import Code, FamilyMember, Veteran
 from .serializers import CodeSerializer, FamilyMemberSerializer, VeteranSerializer, attach_code_ids
@@ -53,7 +53,8 @@ class VeteranFilterBackend(DjangoFilterBackend):
             return queryset
         params = request.query_params.copy()
         params.pop("ordering", None)
-        filterset = selectors.veteran_filterset(user=request.user, params=params)
+        filterset = selectors.veteran_filterset(user=request.user, params=params,
+                                                snapshot=reference.snapshot(request))
         if filterset.is_bound and not filterset.is_valid():
             raise serializers.ValidationError(filterset.errors)
         return view.with_related(filterset.qs)
