@@ -131,6 +131,23 @@ def task_cancel(*, actor: User, task: DueVisit, reason: str = "") -> DueVisit:
     return task
 
 
+# --- occasions and rules ---------------------------------------------------------------------------
+
+
+def occasion_save(*, actor: User | None, occasion: Occasion) -> Occasion:
+    """Add or change a visit occasion. One still used by an active rule cannot be switched off, nor stop
+    being a life event while a rule waits for it."""
+    if occasion.pk:
+        rules = VisitRule.objects.filter(is_active=True)
+        if not occasion.is_active and rules.filter(occasion=occasion).exists():
+            raise ValidationError({"is_active": _("Active visit rules use this occasion; switch them off first.")})
+        if not occasion.is_life_event and rules.filter(event_occasions=occasion).exists():
+            raise ValidationError({"is_life_event": _("Active visit rules are triggered by this event.")})
+    occasion.full_clean()
+    occasion.save()
+    return occasion
+
+
 # --- rules ----------------------------------------------------------------------------------------
 
 RULE_M2M = ("event_occasions", "categories", "care_categories", "discharge_modes", "tags", "org_units")

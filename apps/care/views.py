@@ -378,10 +378,13 @@ class OccasionEditView(RoleRequiredMixin, View):
         occasion = self._occasion(pk)
         form = OccasionForm(request.POST, instance=occasion)
         if form.is_valid():
-            # One row of reference data, like the code tables in the admin site: no rule to apply beyond the form's.
-            form.save()
-            messages.success(request, _("Occasion saved."))
-            return redirect("care:occasion_list")
+            try:
+                services.occasion_save(actor=request.user, occasion=form.instance)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Occasion saved."))
+                return redirect("care:occasion_list")
         return self._render(request, form, occasion)
 
 

@@ -260,3 +260,20 @@ def test_default_rules_cover_everyone(tree, users):
     names = {t.rule.name for t in tasks(key)}
     assert {"重点优抚对象每季度联系", "重点优抚对象每年上门走访", "全体人员每年至少联系一次", "春节走访重点优抚对象"} <= names
     assert {t.rule.name for t in tasks(plain)} == {"全体人员每年至少联系一次"}
+
+
+def test_an_occasion_in_use_stays_on(db):
+    contact = occasion("contact")
+    contact.is_active = False
+    with pytest.raises(ValidationError) as error:
+        services.occasion_save(actor=None, occasion=contact)
+    assert "停用" in error.value.message_dict["is_active"][0]
+    hospital = occasion("hospitalised")
+    hospital.is_life_event = False
+    with pytest.raises(ValidationError) as error:
+        services.occasion_save(actor=None, occasion=hospital)
+    assert "is_life_event" in error.value.message_dict
+    unused = occasion("other")
+    unused.is_active = False
+    services.occasion_save(actor=None, occasion=unused)
+    assert not Occasion.objects.get(code="other").is_active
