@@ -4,7 +4,7 @@ the command. Sheets are written with openpyxl (xlsx), xlwt (xls) or as bytes (cs
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -17,6 +17,8 @@ from apps.core.models import OrgUnit
 from apps.registry import importing
 from apps.registry.models import Code, Veteran
 from tests.registry.factories import id_number, make_veteran
+
+CHUNK_ROWS = importing.CHUNK + 3  # more than one chunk: the trigger goes off and on twice
 
 HEADER = ["姓名", "公民身份号码", "性别", "民族", "人员类别", "入伍时间", "退役时间", "联系电话"]
 
@@ -119,6 +121,24 @@ def test_commit_writes_encrypted_records_with_pinyin_categories_and_history(stat
     event = veteran.events.get()
     assert event.pgh_label == "insert"
     assert Context.objects.get(pk=event.pgh_context_id).metadata["user"] == user.pk
+
+
+def test_history_of_a_large_import_matches_the_records_and_the_trigger_is_back_on(station, tmp_path):
+    """Inserted records get their history set-based (the row trigger is off during the COPY): one "insert"
+    event per record, equal to the record, under the import's context; afterwards the trigger records again."""
+    user, unit = station
+    rows = [person(f"测{i}", birth=(date(1960, 1, 1) + timedelta(days=i)).strftime("%Y%m%d"), sequence=11, 性别="男")
+            for i in range(CHUNK_ROWS)]
+    report = run(write_xlsx(tmp_path / "many.xlsx", [HEADER, *rows]), user, unit, commit=True)
+    assert report.created == len(rows)
+    for veteran in Veteran.objects.all():
+        event = veteran.events.get()
+        assert (event.pgh_label, event.name, event.id_number_hash, event.name_pinyin, event.org_unit_id) == (
+            "insert", veteran.name, veteran.id_number_hash, veteran.name_pinyin, veteran.org_unit_id)
+    contexts = set(Veteran.events.rel.related_model.objects.values_list("pgh_context_id", flat=True))
+    assert len(contexts) == 1 and Context.objects.get(pk=contexts.pop()).metadata["user"] == user.pk
+    later = make_veteran(unit, name="之后")
+    assert later.events.filter(pgh_label="insert").count() == 1
 
 
 # --- one sheet per fault ----------------------------------------------------------------------------------
