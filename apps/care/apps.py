@@ -18,10 +18,7 @@ class CareConfig(AppConfig):
 
         navigation.register(NavItem("care_worklist", _("Visits to make"), "care:worklist", "calendar-check",
                                     "care.view_duevisit", order=20))
-        navigation.register(NavItem("care_calendar", _("Visit calendar"), "care:calendar", "calendar3",
-                                    "care.view_duevisit", order=21))
-        navigation.register(NavItem("care_campaigns", _("Campaigns"), "care:campaign_list", "flag",
-                                    "care.view_campaign", order=22))
+        # The calendar and the campaigns are opened from the worklist's header (the menu stays on one line).
         navigation.register(NavItem("care_rules", _("Visit rules"), "care:rule_list", "sliders",
                                     "care.change_visitrule", order=23))
         navigation.register(NavItem("care_liaison", _("Bureau-to-street liaison"), "liaison:pairing_list",

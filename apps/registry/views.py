@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
@@ -67,10 +67,10 @@ class VeteranListView(RoleRequiredMixin, TemplateView):
         return ctx
 
 
-TABS = [("basic", _lazy("Basic")), ("service", _lazy("Service")), ("care", _lazy("Priority care")),
-        ("family", _lazy("Family")), ("card", _lazy("Preferential card")), ("files", _lazy("Documents")),
-        ("history", _lazy("History")),
-        ("access", _lazy("Viewed or exported by"))]
+TABS = [("basic", gettext_lazy("Basic")), ("service", gettext_lazy("Service")), ("care", gettext_lazy("Priority care")),
+        ("family", gettext_lazy("Family")), ("card", gettext_lazy("Preferential card")), ("files", gettext_lazy("Documents")),
+        ("history", gettext_lazy("History")),
+        ("access", gettext_lazy("Viewed or exported by"))]
 
 
 def service_years(veteran: Veteran) -> str:
@@ -293,7 +293,7 @@ class RecordPartView(RoleRequiredMixin, View):
 
 class FamilyMemberView(RecordPartView):
     permission_required = "registry.add_familymember"
-    form_class, part_model, tab, title = FamilyMemberForm, FamilyMember, "family", _lazy("Family member")
+    form_class, part_model, tab, title = FamilyMemberForm, FamilyMember, "family", gettext_lazy("Family member")
 
     def save(self, veteran, part, data):
         services.family_member_save(actor=self.request.user, veteran=veteran, member=part, **data)
@@ -301,7 +301,7 @@ class FamilyMemberView(RecordPartView):
 
 class CareEntitlementView(RecordPartView):
     permission_required = "registry.add_careentitlement"
-    form_class, part_model, tab, title = CareEntitlementForm, CareEntitlement, "care", _lazy("Priority-care category")
+    form_class, part_model, tab, title = CareEntitlementForm, CareEntitlement, "care", gettext_lazy("Priority-care category")
 
     def save(self, veteran, part, data):
         services.care_entitlement_save(actor=self.request.user, veteran=veteran, entitlement=part, **data)
@@ -309,7 +309,7 @@ class CareEntitlementView(RecordPartView):
 
 class CardCreateView(RecordPartView):
     permission_required = "registry.add_preferentialcard"
-    form_class, tab, title = CardCreateForm, "card", _lazy("Open a preferential card file")
+    form_class, tab, title = CardCreateForm, "card", gettext_lazy("Open a preferential card file")
 
     def save(self, veteran, part, data):
         services.card_create(actor=self.request.user, veteran=veteran, card_type=data["card_type"])
@@ -317,7 +317,7 @@ class CardCreateView(RecordPartView):
 
 class CardEventView(RecordPartView):
     permission_required = "registry.change_preferentialcard"
-    form_class, part_model, tab, title = CardEventForm, PreferentialCard, "card", _lazy("Preferential card event")
+    form_class, part_model, tab, title = CardEventForm, PreferentialCard, "card", gettext_lazy("Preferential card event")
 
     def get(self, request, pk: int, part_pk: int | None = None):
         self.part(_veteran_or_404(request, pk), part_pk)  # 404 for a card out of scope
@@ -330,7 +330,7 @@ class CardEventView(RecordPartView):
 
 class AttachmentUploadView(RecordPartView):
     permission_required = "registry.add_attachment"
-    form_class, tab, title, multipart = AttachmentForm, "files", _lazy("Add a document"), True
+    form_class, tab, title, multipart = AttachmentForm, "files", gettext_lazy("Add a document"), True
 
     def save(self, veteran, part, data):
         services.attachment_add(actor=self.request.user, veteran=veteran, upload=data["file"], kind=data["kind"])
