@@ -156,7 +156,7 @@ def celery_worker(transactional_db, settings):
     else:
         proc.kill()
         raise RuntimeError("Celery worker did not start within 30 s")
-    yield {"queue": queue, "app": app}
+    yield {"queue": queue, "app": app, "process": proc}
     proc.terminate()
     try:
         proc.wait(10)

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max, Min
@@ -29,7 +30,6 @@ from .models import CareRun, DueVisit, LifeEvent, Occasion, Visit, VisitPhoto, V
 
 logger = logging.getLogger("veterans_portal.care")
 
-CHUNK = 50_000  # records per transaction of the nightly run
 LOCK_KEY = 7_202_611  # pg advisory lock: one reminder run at a time
 PHOTO_TYPES = {".jpg", ".jpeg", ".png"}
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
@@ -270,7 +270,7 @@ def active_rules() -> list[VisitRule]:
 
 
 def id_chunks(size: int | None = None) -> list[tuple[int, int]]:
-    size = size or CHUNK
+    size = size or settings.CARE_REMINDER_CHUNK
     bounds = Veteran.objects.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is None:
         return []

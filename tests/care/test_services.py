@@ -139,8 +139,8 @@ def test_nightly_run_is_idempotent_and_recorded(tree, users):
     assert CareRun.objects.count() == 2
 
 
-def test_a_run_killed_midway_is_completed_by_the_next(tree, monkeypatch):
-    monkeypatch.setattr(services, "CHUNK", 2)
+def test_a_run_killed_midway_is_completed_by_the_next(tree, monkeypatch, settings):
+    settings.CARE_REMINDER_CHUNK = 2
     people = [make_veteran(tree["village_a1"], name=f"老兵{n}") for n in range(7)]
     real_generate = engine.generate_all
 

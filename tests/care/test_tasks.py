@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from datetime import date
 
 import pytest
 
+from apps.care import services
 from apps.care.choices import TaskStatus
-from apps.care.models import CareRun, DueVisit
+from apps.care.models import CareRun, DueVisit, VisitRule
 from apps.care.tasks import reminders_run
 from apps.core.models import Notification
+from apps.registry import hooks
 from apps.registry import services as registry_services
 from tests.care.test_engine import key_recipient
 from tests.registry.factories import make_veteran
@@ -74,3 +79,39 @@ def test_pages_keep_working_with_redis_down(client, tree, users, broker_down, dj
     assert client.get("/care/worklist/").status_code == 200
     health = client.get("/healthz").json()
     assert health["status"] == "degraded" and health["redis"]["ok"] is False
+
+
+@pytest.fixture
+def many_people(tree, users, monkeypatch):
+    """120 records, made without the recompute hook (the run below is what gives them their tasks)."""
+    monkeypatch.setattr(hooks, "_ON_CHANGE", [])
+    return [make_veteran(tree["village_a1"], name=f"老兵{n}") for n in range(120)]
+
+
+@pytest.fixture
+def one_record_per_chunk(monkeypatch):
+    monkeypatch.setenv("CARE_REMINDER_CHUNK", "1")  # read by the worker's settings
+
+
+@pytest.mark.celery_worker
+def test_a_worker_killed_mid_run_loses_nothing(many_people, one_record_per_chunk, celery_worker, settings):
+    """SIGKILL the worker in the middle of the nightly run: what it committed stays, its lock dies with it,
+    and the next run completes the work with no duplicate and no task missing."""
+    bench_day = date(2027, 1, 20)
+    reminders_run.apply_async(kwargs={"on": bench_day.isoformat()}, queue=celery_worker["queue"])
+    deadline = time.monotonic() + 60
+    while not CareRun.objects.filter(on_date=bench_day, created__gt=0).exists():
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.02)
+    os.kill(celery_worker["process"].pid, signal.SIGKILL)
+    celery_worker["process"].wait(10)
+    killed = CareRun.objects.get(on_date=bench_day)
+    yearly = VisitRule.objects.get(name="全体人员每年至少联系一次")
+    kept = DueVisit.objects.filter(rule=yearly, period_key="I2027-01").count()
+    assert killed.finished_at is None and 0 < kept < len(many_people)
+    settings.CARE_REMINDER_CHUNK = 50
+    completed = services.reminders_run(on=bench_day)  # not refused: the killed worker's lock is gone
+    assert completed.finished_at is not None
+    tasks = DueVisit.objects.filter(rule=yearly, period_key="I2027-01")
+    assert tasks.count() == len(many_people)
+    assert sorted(tasks.values_list("veteran_id", flat=True)) == sorted(p.pk for p in many_people)

@@ -270,6 +270,7 @@ FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 # Registry: sheets of more rows are imported in the background; exports of more rows (and every export
 # of full ID numbers) need a reason and run in the background into the download centre.
 REGISTRY_IMPORT_SYNC_MAX_ROWS = env.int("REGISTRY_IMPORT_SYNC_MAX_ROWS", default=2000)
+CARE_REMINDER_CHUNK = env.int("CARE_REMINDER_CHUNK", default=50_000)  # records per transaction of the nightly run
 REGISTRY_EXPORT_SYNC_MAX_ROWS = env.int("REGISTRY_EXPORT_SYNC_MAX_ROWS", default=5000)
 
 LOGGING = {
