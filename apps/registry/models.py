@@ -150,9 +150,17 @@ class Veteran(models.Model):
             # Lists sorted by name (keyset on name_pinyin, id), with and without a category filter.
             models.Index(fields=["primary_category", "status", "name_pinyin", "id"], name="veteran_category_name"),
             models.Index(fields=["status", "name_pinyin", "id"], name="veteran_status_name"),
-            models.Index(fields=["name"], name="veteran_name", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["name_pinyin"], name="veteran_pinyin", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["name_initials"], name="veteran_initials", opclasses=["varchar_pattern_ops"]),
+            # Search: prefix look-ups, which also count their matches without reading the table (INCLUDE).
+            models.Index(fields=["name"], name="veteran_name_prefix", opclasses=["varchar_pattern_ops"],
+                         include=["status", "org_unit"]),
+            models.Index(fields=["name_pinyin"], name="veteran_pinyin_prefix", opclasses=["varchar_pattern_ops"],
+                         include=["status", "org_unit"]),
+            models.Index(fields=["name_initials"], name="veteran_initials_prefix", opclasses=["varchar_pattern_ops"],
+                         include=["status", "org_unit"]),
+            # A common prefix (a surname, two initials) matches tens of thousands: the newest matches are found by
+            # walking ids backwards and testing the names in the index alone.
+            models.Index(fields=["status", "-id"], name="veteran_status_newest_names",
+                         include=["org_unit", "name", "name_pinyin", "name_initials"]),
             models.Index(fields=["birth_date"], name="veteran_birth"),
             models.Index(fields=["phone"], name="veteran_phone"),  # exact search; no LIKE index beside it
         ]

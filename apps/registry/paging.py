@@ -89,7 +89,9 @@ def keyset_page(queryset: QuerySet, params, *, size: int = 50) -> KeysetPage:
     rows = rows[:size]
     if cursor and cursor[0] == "before":
         rows.reverse()
-    capped_count = queryset.order_by()[: COUNT_CAP + 1].count()
+    # Counted on the unit column, not the id: the search and list indexes carry it (INCLUDE), so the count reads
+    # the index alone instead of visiting up to 10,001 rows of the table.
+    capped_count = queryset.order_by().values("org_unit_id")[: COUNT_CAP + 1].count()
     page = KeysetPage(rows=rows, size=size, total=min(capped_count, COUNT_CAP), total_capped=capped_count > COUNT_CAP,
                       is_first=not cursor or (cursor[0] == "before" and not has_more))
     if rows:

@@ -24,13 +24,26 @@ def veteran_filterset(*, user: User, params, snapshot: reference.Snapshot | None
 
 
 def attach_names(rows, snapshot: reference.Snapshot) -> None:
-    """Give list rows their unit, category and discharge-mode names from the snapshot (no join)."""
+    """Give list rows what the table shows, ready to print: unit, category and discharge-mode names from the
+    snapshot (no join), the link, the birth date and the labels of sex and status (50 rows of template look-ups
+    and filters cost more than the page's queries)."""
+    from django.urls import reverse
+
+    from .choices import Sex, VeteranStatus
+
     units, code_name = snapshot.unit_by_pk, snapshot.code_name
+    marker = 987654321
+    link = reverse("registry:veteran_detail", args=[marker])
+    sexes, statuses = dict(Sex.choices), dict(VeteranStatus.choices)
     for row in rows:
         unit = units.get(row.org_unit_id)
         row.unit_name = unit.name if unit is not None else ""
         row.category_name = code_name(row.primary_category_id)
         row.discharge_mode_name = code_name(row.discharge_mode_id)
+        row.url = link.replace(str(marker), str(row.pk))
+        row.birth_text = row.birth_date.isoformat() if row.birth_date else ""
+        row.sex_label = sexes.get(row.sex, row.sex)
+        row.closed_label = "" if row.status == VeteranStatus.ACTIVE else statuses.get(row.status, row.status)
 
 
 def veteran_list(*, user: User, params) -> QuerySet[Veteran]:

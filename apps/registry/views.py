@@ -60,11 +60,28 @@ class VeteranListView(RoleRequiredMixin, TemplateView):
                                                 snapshot=reference.snapshot(self.request))
         queryset = filterset.qs.only(*selectors.LIST_COLUMNS_ONLY)
         ctx["filter"] = filterset
+        if not (self.request.htmx and not self.request.htmx.boosted):  # the table alone has no form
+            ctx["filter_fields"] = filter_fields(filterset.form)
         ctx["page"] = keyset_page(queryset, self.request.GET, size=self.page_size)
         selectors.attach_names(ctx["page"].rows, filterset.snapshot)
         ctx["ordering"] = self.request.GET.get("ordering", "-id")
         ctx["query"] = self.request.GET
         return ctx
+
+
+def filter_fields(form) -> list[dict]:
+    """The list's drop-downs with their options marked selected, prepared once (a template comparison per
+    option cost more than the page's queries)."""
+    fields = []
+    for field in form:
+        if field.name in ("q", "ordering"):
+            continue
+        current = field.value()
+        current = None if current is None else str(current)
+        fields.append({"name": field.html_name, "id": field.id_for_label, "label": field.label,
+                       "options": [(value, label, current is not None and str(value) == current)
+                                   for value, label in field.field.choices]})
+    return fields
 
 
 TABS = [("basic", gettext_lazy("Basic")), ("service", gettext_lazy("Service")), ("care", gettext_lazy("Priority care")),
