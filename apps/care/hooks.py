@@ -25,10 +25,14 @@ def _history(veteran):
                            link=visit.get_absolute_url())
 
 
+RECOMPUTE_BATCH = 5_000  # records per recompute task (an import of 100,000 rows queues twenty)
+
+
 def _changed(ids: list[int]) -> None:
     from .services import people_recompute_soon
 
-    people_recompute_soon(ids)
+    for start in range(0, len(ids), RECOMPUTE_BATCH):
+        people_recompute_soon(ids[start:start + RECOMPUTE_BATCH])
 
 
 hooks.register_tab(PersonTab("visits", _("Visits"), "care/person_tab.html", _visits_context, "care.view_visit",

@@ -48,7 +48,7 @@ from django.utils.translation import gettext as _
 from apps.core.choices import JobStatus
 from apps.core.models import Job, OrgUnit, User, phone_validator
 
-from . import crypto, idnumber
+from . import crypto, hooks, idnumber
 from .choices import CodeKind, HukouType, Sex
 from .models import Code, Veteran
 from .services import duplicate_message, name_pinyin
@@ -1003,6 +1003,7 @@ class _Engine:
         self.converters = {m.column.key: self._converter(m) for m in mapping}
         self.through_categories = Veteran.categories.through
         self.through_tags = Veteran.tags.through
+        self.written_ids: list[int] = []  # records created or updated, for the apps that build on them (hooks)
         self.pinyin_cache: dict[str, tuple[str, str]] = {}
         self.defaults = {f.attname: f.get_default() for f in Veteran._meta.concrete_fields}
 
@@ -1318,6 +1319,8 @@ class _Engine:
             self.through_tags.objects.filter(veteran_id__in=replace_tags).delete()
         _link(self.through_categories, links)
         _link(self.through_tags, tag_rows)
+        self.written_ids.extend(record["id"] for _row, record in new)
+        self.written_ids.extend(pk for _row, pk in touched)
 
 
 def _copy_veterans(new: list[tuple[_Row, dict]], complete: Callable[[_Row, dict], None]) -> None:
@@ -1519,6 +1522,8 @@ def veteran_import(*, actor: User | None, path: str | Path, unit: OrgUnit, commi
                 raise ImportFileError(_("Someone else registered one of these people while the import ran; "
                                         "nothing was written. Import the file again.")) from exc
             report.committed = not report.rolled_back
+            if report.committed:
+                hooks.veterans_changed(engine.written_ids)  # told once the transaction commits
             if on_committed is not None:
                 on_committed(report)
         return report

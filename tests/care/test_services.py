@@ -277,3 +277,22 @@ def test_an_occasion_in_use_stays_on(db):
     unused.is_active = False
     services.occasion_save(actor=None, occasion=unused)
     assert not Occasion.objects.get(code="other").is_active
+
+
+def test_imported_records_get_their_tasks(tree, users, tmp_path, django_capture_on_commit_callbacks):
+    from openpyxl import Workbook
+
+    from apps.registry.importing import veteran_import
+
+    rule("每年联系", RuleKind.INTERVAL, "contact", interval_months=12, everyone=True)
+    sheet = Workbook()
+    sheet.active.append(["姓名", "公民身份号码", "采集类别"])
+    for n in range(3):
+        sheet.active.append([f"导入{n}", id_number("19600101"), "退役士兵"])
+    path = tmp_path / "import.xlsx"
+    sheet.save(path)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = veteran_import(actor=users["village_a1"], path=path, unit=tree["village_a1"], commit=True)
+    assert report.created == 3
+    imported = DueVisit.objects.filter(veteran__name__startswith="导入", status=TaskStatus.OPEN)
+    assert imported.count() == 3
