@@ -4,7 +4,7 @@ as it is, and an item already on a pairing's month (same text) is not added agai
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.utils import timezone
 
@@ -64,9 +64,13 @@ def seed(stdout=None, *, today: date | None = None, **_options) -> int:
                 if item in present:
                     continue
                 status, feedback, notes = states[(index + pairing.street_id) % len(states)]
+                due = month.replace(day=day)
+                # Done items of the demo were finished around their due date: most on time, some late.
+                completed = due + timedelta(days=(index % 3) - 1) if status == LiaisonStatus.DONE else None
                 liaison_task_save(actor=None, pairing=pairing, month=month, item=item,
-                                  owner=_owner(pairing, officers, index), due_date=month.replace(day=day),
-                                  status=status, feedback=feedback, inspection_notes=notes)
+                                  owner=_owner(pairing, officers, index), due_date=due, status=status,
+                                  completed_on=min(completed, today) if completed else None, feedback=feedback,
+                                  inspection_notes=notes)
                 created += 1
     if stdout is not None:
         stdout.write(f"care: liaison pairings={len(streets)} tasks created={created}")

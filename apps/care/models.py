@@ -337,6 +337,8 @@ class LiaisonTask(models.Model):
                               on_delete=models.SET_NULL, related_name="+")
     due_date = models.DateField(_("due"))
     status = models.CharField(_("status"), max_length=12, choices=LiaisonStatus.choices, default=LiaisonStatus.PLANNED)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True,
+                                    help_text=_("set when the task is marked done; cleared if it is reopened"))
     feedback = models.TextField(_("feedback"), blank=True)
     inspection_notes = models.TextField(_("inspection notes"), blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -83,24 +83,6 @@ def member_choices(*, user: User, pairing: LiaisonPairing | None = None) -> Quer
             .select_related("org_unit").distinct().order_by("real_name", "username"))
 
 
-def done_dates(task_ids: list[int]) -> dict[int, date]:
-    """When each (done) task became done: the first history event of its latest run of ``done``.
-
-    The status history is kept by pghistory on every write, so the date needs no field of its own."""
-    if not task_ids:
-        return {}
-    events = (LiaisonTask.pgh_event_model.objects.filter(pgh_obj_id__in=task_ids)
-              .order_by("pgh_obj_id", "pgh_created_at", "pgh_id").values_list("pgh_obj_id", "status", "pgh_created_at"))
-    since: dict[int, datetime | None] = {}
-    for obj_id, status, at in events:
-        if status == LiaisonStatus.DONE:
-            if since.get(obj_id) is None:
-                since[obj_id] = at
-        else:
-            since[obj_id] = None
-    return {obj_id: timezone.localdate(at) for obj_id, at in since.items() if at is not None}
-
-
 @dataclass
 class Tally:
     """Counts of one pairing, one street or everything for a month."""
@@ -154,15 +136,14 @@ class MonthSummary:
     tally: Tally = field(default_factory=Tally)
 
 
-def _tallies(tasks: list[tuple[int, int, str, date]], today: date) -> dict[int, Tally]:
-    """Per pairing, from (task id, pairing id, status, due date) rows."""
-    finished = done_dates([pk for pk, _p, status, _d in tasks if status == LiaisonStatus.DONE])
+def _tallies(tasks: list[tuple[int, int, str, date, date | None]], today: date) -> dict[int, Tally]:
+    """Per pairing, from (task id, pairing id, status, due date, completed on) rows."""
     tallies: dict[int, Tally] = defaultdict(Tally)
-    for pk, pairing_id, status, due in tasks:
+    for _pk, pairing_id, status, due, completed in tasks:
         tally = tallies[pairing_id]
         if status == LiaisonStatus.DONE:
             tally.done += 1
-            if pk in finished and finished[pk] <= due:
+            if completed is not None and completed <= due:
                 tally.done_on_time += 1
         else:
             setattr(tally, status, getattr(tally, status) + 1)
@@ -174,7 +155,7 @@ def _tallies(tasks: list[tuple[int, int, str, date]], today: date) -> dict[int, 
 def pairing_month_tally(*, user: User, pairing: LiaisonPairing, month: date, today: date | None = None) -> Tally:
     """One pairing's counts for a month (as in the summary)."""
     rows = list(LiaisonTask.objects.visible_to(user).filter(pairing=pairing, month=month)
-                .values_list("id", "pairing_id", "status", "due_date"))
+                .values_list("id", "pairing_id", "status", "due_date", "completed_on"))
     return _tallies(rows, today or timezone.localdate()).get(pairing.pk, Tally())
 
 
@@ -190,7 +171,7 @@ def liaison_month_summary(*, user: User, month: date, today: date | None = None,
     if street is not None:
         pairings = pairings.filter(street=street)
     tasks = (LiaisonTask.objects.visible_to(user).filter(month=month, pairing__in=pairings)
-             .values_list("id", "pairing_id", "status", "due_date"))
+             .values_list("id", "pairing_id", "status", "due_date", "completed_on"))
     if street is not None:
         tasks = tasks.filter(pairing__street=street)
     tallies = _tallies(list(tasks), today)

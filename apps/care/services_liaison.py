@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.choices import STATION_ROLES, OrgLevel, Role
@@ -24,7 +25,7 @@ from .models import LiaisonPairing, LiaisonTask
 
 PLAN_PERMISSION = "care.add_liaisontask"  # plan items, set owners and dates, write inspection notes
 REPORT_PERMISSION = "care.change_liaisontask"  # report status and feedback
-TASK_FIELDS = ("month", "item", "owner", "due_date", "status", "feedback", "inspection_notes")
+TASK_FIELDS = ("month", "item", "owner", "due_date", "status", "completed_on", "feedback", "inspection_notes")
 REPORT_FIELDS = frozenset({"status", "feedback"})
 # Who can be a liaison officer: bureau staff and leadership, or station staff of the paired street.
 OFFICER_ROLES = frozenset({Role.BUREAU_STAFF.value, Role.LEADER.value})
@@ -174,6 +175,11 @@ def liaison_task_save(*, actor: User | None, pairing: LiaisonPairing, task: Liai
                 raise ValidationError(errors)
         for key in changed:
             setattr(task, key, fields[key])
+        # The day a task is done is kept (the summary's "done on time"); reopening it clears the day.
+        completed = (task.completed_on or timezone.localdate()) if task.status == LiaisonStatus.DONE else None
+        if completed != task.completed_on:
+            task.completed_on = completed
+            changed.append("completed_on")
         task.pairing = pairing
         _validate_task(task)
         if task.pk is None:

@@ -264,10 +264,13 @@ def test_monthly_summary_is_scoped(users, month_of_work):
 
 def test_done_on_time_follows_the_latest_completion(users, pairing_a):
     task = add_task(pairing_a, month=LAST_MONTH, due=LAST_MONTH.replace(day=2), status=LiaisonStatus.DONE)
-    services.liaison_task_save(actor=users["bureau"], pairing=pairing_a, task=task, status=LiaisonStatus.IN_PROGRESS)
-    services.liaison_task_save(actor=users["bureau"], pairing=pairing_a, task=task, status=LiaisonStatus.DONE)
-    assert selectors.done_dates([task.pk]) == {task.pk: timezone.localdate()}
-    assert selectors.done_dates([]) == {}
+    assert task.completed_on == timezone.localdate()
+    task = services.liaison_task_save(actor=users["bureau"], pairing=pairing_a, task=task,
+                                      status=LiaisonStatus.IN_PROGRESS)
+    assert task.completed_on is None
+    task = services.liaison_task_save(actor=users["bureau"], pairing=pairing_a, task=task, status=LiaisonStatus.DONE)
+    assert task.completed_on == timezone.localdate()
+    assert selectors.pairing_month_tally(user=users["bureau"], pairing=pairing_a, month=LAST_MONTH).done_on_time == 0
 
 
 def test_an_ended_pairing_shows_only_in_months_with_items(users, tree, pairing_a, pairing_b):
