@@ -34,7 +34,8 @@ def seed(*, veterans: int, seed: int = 2026, stdout, **_options) -> int:
     today = timezone.localdate()
     occasions = {o.code: o for o in Occasion.objects.all()}
     visits = 0
-    for person in people[:40]:
+    # Every other person was visited this year; the rest are on the stations' worklists.
+    for person in people[::2]:
         for _ in range(rng.randint(1, 3)):
             day = today - timedelta(days=rng.randint(5, 300))
             if day < person.birth_date:
@@ -46,10 +47,11 @@ def seed(*, veterans: int, seed: int = 2026, stdout, **_options) -> int:
                                money=rng.choice([None, 200, 500]), goods=rng.choice(["", "米、油", "慰问信"]))
             visits += 1
     events = 0
-    for person, code in zip(people[40:42], ["hospitalised", "hardship"], strict=False):
+    # Two fresh must-visit events: one due in two days, one already overdue.
+    for person, code, days_ago in zip(people[1::2], ["hospitalised", "hardship"], [1, 5], strict=False):
         if not LifeEvent.objects.filter(veteran=person).exists():
             services.life_event_record(actor=None, veteran=person, occasion=occasions[code],
-                                       date=today - timedelta(days=1), description="演示：服务站获悉后登记")
+                                       date=today - timedelta(days=days_ago), description="演示：服务站获悉后登记")
             events += 1
     stdout.write(f"care: {visits} visits and {events} life events in {', '.join(DEMO_VILLAGES)}")
     demo_liaison.seed(stdout=stdout)
