@@ -267,7 +267,13 @@ class DueVisit(models.Model):
             models.CheckConstraint(condition=Q(opens_on__lte=models.F("due_date")), name="duevisit_opens_before_due"),
         ]
         indexes = [
-            models.Index(fields=["org_unit", "due_date", "id"], condition=Q(status="open"), name="duevisit_open_unit"),
+            # A unit's open tasks in due order; carries what the tab counts test, so they read the index alone.
+            models.Index(fields=["org_unit", "due_date", "id"], condition=Q(status="open"), name="duevisit_open_unit",
+                         include=["opens_on", "level", "occasion_id"]),
+            # All open tasks in due order: the first page of a street's (or the district's) worklist walks it.
+            models.Index(fields=["due_date", "id"], condition=Q(status="open"), name="duevisit_open_due"),
+            models.Index(fields=["org_unit", "level"], condition=Q(status="open", level__gt=0),
+                         name="duevisit_open_escalated"),
             models.Index(fields=["org_unit", "due_date", "id"], condition=Q(status="done"), name="duevisit_done_unit"),
             models.Index(fields=["campaign", "org_unit", "status"], condition=Q(campaign__isnull=False),
                          name="duevisit_campaign"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import calendar as pycalendar
 import mimetypes
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -76,13 +77,27 @@ class WorklistView(RoleRequiredMixin, View):
         counts = selectors.worklist_counts(**kwargs)
         page = selectors.worklist_page(selectors.worklist(view=view, **kwargs), view=view,
                                        after=request.GET.get("after", ""))
+        # Row links and texts are made here once per row (a reverse() per link per row costs more than the
+        # page's queries at 50 rows; the worklist of a street is the page stations open most).
+        next_path = request.get_full_path()
+        next_query = urlencode({"next": next_path})
+        links = {name: reverse(name, args=[0]).replace("/0/", "/{}/") for name in (
+            "registry:veteran_detail", "care:visit_create_for_task", "care:task_cancel", "care:visit_detail")}
         for task in page.rows:
             task.overdue_days = max(0, (today - task.due_date).days) if task.status == TaskStatus.OPEN else 0
+            task.person_url = links["registry:veteran_detail"].format(task.veteran_id) + "?tab=visits"
+            task.visit_url = links["care:visit_create_for_task"].format(task.pk) + "?" + next_query
+            task.cancel_url = links["care:task_cancel"].format(task.pk)
+            if task.visit_id:
+                task.done_visit_url = links["care:visit_detail"].format(task.visit_id)
         keep = request.GET.copy()
         for name in ("view", "after"):
             keep.pop(name, None)
-        ctx = {"view": view, "keep_query": keep.urlencode(), "form": form, "page": page, "counts": counts, "tabs": [(key, label, counts[key]) for key, label in _tab_labels()],
-               "done_capped": counts["done"] > selectors.DONE_COUNT_CAP, "today": today,
+        tabs = [(key, label, min(counts[key], selectors.COUNT_CAP), counts[key] > selectors.COUNT_CAP)
+                for key, label in _tab_labels()]
+        ctx = {"view": view, "keep_query": keep.urlencode(), "form": form, "page": page, "counts": counts,
+               "tabs": tabs, "today": today, "next_path": next_path,
+               "can_visit": user.has_perm("care.add_visit"), "can_cancel": user.has_perm("care.change_duevisit"),
                "due": filters.get("due"), "cancel_form": TaskCancelForm()}
         template = "care/worklist_body.html" if request.htmx and not request.htmx.boosted \
             else "care/worklist.html"

@@ -96,6 +96,17 @@ def test_tabs_count_and_show_overdue_and_escalation(client, users, tree):
     assert worklist_names(client, view="escalated") == []
 
 
+def test_tab_counts_stop_at_the_cap(client, users, tree, monkeypatch):
+    from apps.care import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    for n in range(3):
+        make_task(make_veteran(tree["village_a1"], name=f"老兵{n}"))
+    login(client, users["street_a"])
+    body = client.get(reverse("care:worklist")).content.decode()
+    assert 'data-count="open">2+<' in body and 'data-count="done">0<' in body
+
+
 def test_filter_by_occasion_and_due_date(client, users, tree):
     today = timezone.localdate()
     spring = VisitRule.objects.get(name="春节走访重点优抚对象")
@@ -153,9 +164,9 @@ def test_worklist_query_count_does_not_grow_with_tasks(client, users, tree, djan
                   due=timezone.localdate() - timedelta(days=i % 9), level=i % 3)
     many = _queries(client, url)
     assert many == few
-    # Session, user, second factor (2), roles, permissions (2), unit, unread count, breadcrumb, session save (3);
-    # then the tab counts, the done count, the page, the occasion and unit choices.
-    with django_assert_max_num_queries(18):
+    # Session, user, second factor (2), roles, permissions (2), unit, unread count, breadcrumb; then six capped
+    # tab counts (each stops at 10,001 on an index), the page, the occasion and unit choices.
+    with django_assert_max_num_queries(19):
         client.get(url)
 
 
