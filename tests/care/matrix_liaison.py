@@ -1,15 +1,15 @@
 """Permission-matrix rows of the bureau-to-street liaison (机关驻街). The pairing belongs to street A.
 
-Village stations read liaison work, but a street's pairing lies outside a village's area: 404 for them."""
+Village stations do not read liaison work (a street's pairing lies outside a village's area): 403 for them."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
 from apps.care import services_liaison as services
-from tests.permissions import DISTRICT, MANAGERS, REDIRECT, STATIONS, Route
+from tests.permissions import DISTRICT, MANAGERS, REDIRECT, Route
 
-VIEWERS = DISTRICT | STATIONS | MANAGERS  # care.view_liaisontask
+VIEWERS = DISTRICT | frozenset({"street_a", "street_b"}) | MANAGERS  # care.view_liaisontask
 PLANNERS = frozenset({"bureau"})  # care.add_liaisonpairing, change_liaisonpairing, add_liaisontask
 STREET_A = DISTRICT | {"street_a", "manager_a"}  # who sees street A's pairing
 REPORTERS_A = PLANNERS | {"street_a", "manager_a"}  # care.change_liaisontask, in scope

@@ -21,7 +21,7 @@ def test_village_station_login_navigation_and_scope(page, live_server, users, tr
     # Navigation shows only what the role may use.
     nav = page.locator("#main-nav-items [data-nav]")
     keys = {nav.nth(i).get_attribute("data-nav") for i in range(nav.count())}
-    assert keys == {"home", "veterans", "downloads", "orgunits"}
+    assert keys == {"home", "veterans", "care_worklist", "honors", "downloads", "orgunits"}
 
     # The org-unit page lists the user's own unit only.
     page.click("[data-nav=orgunits]")
