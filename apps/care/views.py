@@ -5,13 +5,12 @@ Every record is looked up through ``visible_to(user)`` (out of scope = 404); eve
 from __future__ import annotations
 
 import calendar as pycalendar
-import mimetypes
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 
+from apps.core.files import private_file_response
 from apps.core.forms import apply_errors
 from apps.core.models import OrgUnit
 from apps.core.scoping import RoleRequiredMixin
@@ -195,10 +195,7 @@ class VisitPhotoView(RoleRequiredMixin, View):
 
     def get(self, request, pk: int, photo_pk: int):
         photo = get_object_or_404(VisitPhoto.objects.visible_to(request.user), pk=photo_pk, visit_id=pk)
-        content_type = mimetypes.guess_type(photo.file.name)[0] or "application/octet-stream"
-        response = FileResponse(photo.file.open("rb"), content_type=content_type)
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return private_file_response(photo.file)
 
 
 # --- life events --------------------------------------------------------------------------------

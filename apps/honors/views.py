@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import mimetypes
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from apps.core.files import private_file_response
 from apps.core.forms import apply_errors
 from apps.core.scoping import RoleRequiredMixin
 from apps.registry import selectors as registry_selectors
@@ -193,20 +192,6 @@ class NoticeDeliverView(RoleRequiredMixin, View):
         return self._render(request, form, notice)
 
 
-def _photo_response(field) -> FileResponse:
-    if not field:
-        raise Http404
-    content_type = mimetypes.guess_type(field.name)[0] or "application/octet-stream"
-    try:
-        handle = field.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
-    response = FileResponse(handle, content_type=content_type)
-    response["Cache-Control"] = "private, max-age=0, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @login_required
 @permission_required("honors.view_plaquerecord", raise_exception=True)
 def plaque_photo(request, pk: int):
@@ -215,7 +200,7 @@ def plaque_photo(request, pk: int):
         record = selectors.plaque_detail(user=request.user, pk=pk)
     except PlaqueRecord.DoesNotExist as exc:
         raise Http404 from exc
-    return _photo_response(record.signature)
+    return private_file_response(record.signature)
 
 
 @login_required
@@ -225,4 +210,4 @@ def notice_photo(request, pk: int):
         notice = selectors.notice_detail(user=request.user, pk=pk)
     except MeritNotice.DoesNotExist as exc:
         raise Http404 from exc
-    return _photo_response(notice.signature)
+    return private_file_response(notice.signature)
