@@ -166,25 +166,29 @@ def _constant(value, field: models.Field):
 NULL_ID = Cast(Value(None), models.BigIntegerField())
 
 
-def _rows(rule: VisitRule, on: date, ids: Sequence[int] | None, id_range: tuple[int, int] | None
-          ) -> list[models.QuerySet]:
-    """The SELECTs whose rows are the rule's due visits on ``on`` (one per occurrence)."""
-    now = timezone.now()
+def _rows(rule: VisitRule, on: date, ids, id_range: tuple[int, int] | None, *, now=None,
+          campaigns: dict | None = None) -> list[models.QuerySet]:
+    """The SELECTs whose rows are the rule's due visits on ``on`` (one per occurrence). ``ids`` may be the
+    ``IDS`` placeholder (see ``_compiled``)."""
+    now = now if now is not None else timezone.now()
     base = Veteran.objects.filter(selector_q(rule, on))
     if ids is not None:
-        base = base.filter(pk__in=ids)
+        base = base.filter(pk__any_of=ids)
     if id_range is not None:
         base = base.filter(pk__gte=id_range[0], pk__lt=id_range[1])
     common = {"r_rule": _constant(rule.pk, models.IntegerField()),
               "r_occasion": _constant(rule.occasion_id, models.IntegerField()),
               "r_status": _constant(TaskStatus.OPEN, models.CharField()),
               "r_level": _constant(0, models.IntegerField()),
-              "r_created": _constant(now, models.DateTimeField())}
+              # Raw, not Value: Value would parse the clock's placeholder as a datetime.
+              "r_created": RawSQL("%s::timestamptz", (now,), output_field=models.DateTimeField())}
     selects = []
     if rule.kind in (RuleKind.INTERVAL, RuleKind.FESTIVAL):
         occurrences = [interval_period(rule, on)] if rule.kind == RuleKind.INTERVAL else festival_occurrences(rule, on)
         for occ in occurrences:
-            campaign = campaign_for(rule, occ) if rule.kind == RuleKind.FESTIVAL else None
+            campaign = None
+            if rule.kind == RuleKind.FESTIVAL:
+                campaign = (campaigns or {}).get((rule.pk, occ.key)) or campaign_for(rule, occ)
             qs = base.filter(~_already_visited(rule, occ.opens_on, occ.due_date)).annotate(
                 **common,
                 r_campaign=_constant(campaign.pk, models.BigIntegerField()) if campaign else NULL_ID,
@@ -242,20 +246,85 @@ def _rows(rule: VisitRule, on: date, ids: Sequence[int] | None, id_range: tuple[
     return selects
 
 
-def _insert(selects: list[models.QuerySet]) -> int:
+def _insert_sql(selects: list[models.QuerySet]) -> tuple[str, list]:
     """One statement for all the SELECTs (``UNION ALL``): one round trip per chunk or per person."""
     if not selects:
-        return 0
+        return "", []
     parts, params = [], []
     for select in selects:
         sql, part_params = select.query.get_compiler(using=select.db).as_sql()
         parts.append(f"({sql})")
         params.extend(part_params)
     table = DueVisit._meta.db_table
+    return (f"INSERT INTO {table} ({', '.join(COLUMNS)}) {' UNION ALL '.join(parts)} "  # noqa: S608
+            f"ON CONFLICT (rule_id, veteran_id, period_key) DO NOTHING"), params
+
+
+def _insert(statement: tuple[str, list]) -> int:
+    sql, params = statement
+    if not sql:
+        return 0
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({', '.join(COLUMNS)}) {' UNION ALL '.join(parts)} "  # noqa: S608
-                       f"ON CONFLICT (rule_id, veteran_id, period_key) DO NOTHING", params)
+        cursor.execute(sql, params)
         return cursor.rowcount
+
+
+# --- statements compiled once --------------------------------------------------------------------
+# Recomputing one person runs the same statements with another id: building them with the ORM cost more
+# than running them (about half of a recompute). They are compiled once per set of rules and day with
+# placeholders for the ids and the clock, then run with the values bound.
+
+
+class _Placeholder:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+IDS = _Placeholder("ids")
+NOW = _Placeholder("now")
+_COMPILED: dict = {}
+
+
+@models.Field.register_lookup
+class AnyOf(models.Lookup):
+    """``field__any_of=[1, 2]`` → ``field = ANY(%s)`` with the list as one array parameter: the SQL is the
+    same whatever the number of ids (``__in`` writes one placeholder per id)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [value]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+models.ForeignKey.register_lookup(AnyOf)  # foreign keys keep their own set of lookups
+
+
+def rules_key(rules: Sequence[VisitRule]) -> tuple:
+    """What the compiled SQL of these rules depends on: ``services.rule_save`` moves ``updated_at`` whenever
+    anything of a rule (its selectors included) changes."""
+    return tuple((rule.pk, rule.updated_at, rule.is_active) for rule in rules)
+
+
+def _compiled(key: tuple, build) -> tuple[str, list]:
+    found = _COMPILED.get(key)
+    if found is None:
+        if len(_COMPILED) >= 64:  # a new day or new rules: the old statements are not needed any more
+            _COMPILED.clear()
+        found = _COMPILED[key] = build()
+    return found
+
+
+def _bind(params: list, *, ids: list[int], now) -> list:
+    return [ids if p is IDS else now if p is NOW else p for p in params]
 
 
 def load_rules(queryset=None) -> list[VisitRule]:
@@ -288,8 +357,22 @@ def generate(rule: VisitRule, on: date, *, ids: Sequence[int] | None = None,
 def generate_all(rules: Sequence[VisitRule], on: date, *, ids: Sequence[int] | None = None,
                  id_range: tuple[int, int] | None = None) -> int:
     """Create the due visits of all these rules in one statement; returns how many were new."""
-    selects = [select for rule in rules if rule.is_active for select in _rows(rule, on, ids, id_range)]
-    return _insert(selects)
+    rules = [rule for rule in rules if rule.is_active]
+    campaigns = festival_campaigns(rules, on)
+    if ids is None:
+        return _insert(_insert_sql([select for rule in rules
+                                    for select in _rows(rule, on, None, id_range, campaigns=campaigns)]))
+    # A few people (a record changed): the same SQL every time for these rules on this day, compiled once.
+    key = ("insert", rules_key(rules), on, tuple(sorted((k, c.pk) for k, c in campaigns.items())))
+    sql, params = _compiled(key, lambda: _insert_sql([
+        select for rule in rules for select in _rows(rule, on, IDS, None, now=NOW, campaigns=campaigns)]))
+    return _insert((sql, _bind(params, ids=list(ids), now=timezone.now())))
+
+
+def festival_campaigns(rules: Sequence[VisitRule], on: date) -> dict[tuple[int, str], Campaign]:
+    """The campaign of each festival occurrence open on ``on`` (created when first needed)."""
+    return {(rule.pk, occ.key): campaign_for(rule, occ) for rule in rules if rule.kind == RuleKind.FESTIVAL
+            for occ in festival_occurrences(rule, on)}
 
 
 def cancel_stale(rule: VisitRule | None, on: date, *, ids: Iterable[int] | None = None,
@@ -301,8 +384,8 @@ def cancel_stale(rule: VisitRule | None, on: date, *, ids: Iterable[int] | None 
     people = Veteran.objects.all()
     if ids is not None:
         ids = list(ids)
-        tasks = tasks.filter(veteran__in=ids)
-        people = people.filter(pk__in=ids)
+        tasks = tasks.filter(veteran__any_of=IDS)
+        people = people.filter(pk__any_of=IDS)
     if rule is not None:
         rules = [rule]
     elif rules is None:
@@ -316,12 +399,23 @@ def cancel_stale(rule: VisitRule | None, on: date, *, ids: Iterable[int] | None 
     now = timezone.now()
     if ids is None:  # the whole district: one UPDATE per rule, each a plain anti-join
         return sum(tasks.filter(stale(one)).update(status=TaskStatus.CANCELLED, closed_at=now) for one in rules)
-    condition = Q()
-    for one in rules:  # a few people: one UPDATE for all rules
-        condition |= stale(one)
-    if not condition:
+    def build() -> tuple[str, list]:
+        condition = Q()
+        for one in rules:  # a few people: one UPDATE for all rules
+            condition |= stale(one)
+        if not condition:
+            return "", []
+        sql, params = tasks.filter(condition).values("pk").query.get_compiler(using=tasks.db).as_sql()
+        table = DueVisit._meta.db_table
+        return (f"UPDATE {table} SET status = %s, closed_at = %s WHERE id IN ({sql})",  # noqa: S608
+                [TaskStatus.CANCELLED, NOW, *params])
+
+    sql, params = _compiled(("cancel", rules_key(rules), on), build)
+    if not sql:
         return 0
-    return tasks.filter(condition).update(status=TaskStatus.CANCELLED, closed_at=now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _bind(params, ids=ids, now=now))
+        return cursor.rowcount
 
 
 def sync_units(*, ids: Iterable[int] | None = None) -> int:

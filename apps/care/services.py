@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
@@ -295,6 +296,15 @@ def reminders_run(*, on: date | None = None, progress=None) -> CareRun:
             raise RunInProgress
     try:
         run = CareRun.objects.create(on_date=on)
+        phases: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            phases[name] = round(now - clock, 1)
+            clock = now
+
         try:
             rules = active_rules()
             chunks = id_chunks()
@@ -304,12 +314,18 @@ def reminders_run(*, on: date | None = None, progress=None) -> CareRun:
                     run.save(update_fields=["created"])
                 if progress is not None:
                     progress(number, len(chunks))
+            lap("generate")
             with transaction.atomic():
                 engine.sync_units()
+                lap("sync_units")
                 run.cancelled = engine.cancel_stale(None, on)
                 run.save(update_fields=["cancelled"])
+            lap("cancel")
             run.escalated = escalate(on=on)
+            lap("escalate")
             run.notified_units = remind_due(on=on)
+            lap("remind")
+            logger.info("care run %s: %s seconds per phase", on, phases)
         except Exception as exc:
             run.error = f"{type(exc).__name__}: {exc}"
             run.finished_at = timezone.now()

@@ -230,3 +230,23 @@ def test_an_event_already_answered_asks_for_nothing(tree, users):
     services.visit_log(actor=users["village_a1"], veteran=person, occasion=occasion("merit_delivery"),
                        date=date(2026, 6, 2), visitors="街道、人武部")
     assert engine.generate(deliver, date(2026, 6, 3)) == 0
+
+
+def test_statements_compiled_once_serve_each_person_and_follow_a_rule_change(tree):
+    """Recomputing a few people reuses the statements compiled for the rules and day: each person still gets
+    exactly their own tasks, and a changed rule is compiled afresh."""
+    yearly = rule("每年联系", RuleKind.INTERVAL, "contact", interval_months=12, min_age=60)
+    old = make_veteran(tree["village_a1"], name="年长", id_number=id_number("19500101"))
+    older = make_veteran(tree["village_b1"], name="更年长", id_number=id_number("19400101"))
+    young = make_veteran(tree["village_a1"], name="年轻", id_number=id_number("19900101"))
+    on = date(2027, 3, 1)
+    engine._COMPILED.clear()
+    assert engine.generate_all([yearly], on, ids=[old.pk]) == 1
+    assert engine.generate_all([yearly], on, ids=[young.pk]) == 0
+    assert engine.generate_all([yearly], on, ids=[older.pk, young.pk]) == 1
+    assert len(engine._COMPILED) == 1
+    assert [t.org_unit for t in tasks(older)] == [tree["village_b1"]] and tasks(young) == []
+    yearly.min_age, yearly.everyone = None, True
+    yearly = services.rule_save(actor=None, rule=yearly)
+    assert engine.generate_all([yearly], on, ids=[young.pk]) == 1
+    assert len(engine._COMPILED) == 2
