@@ -13,6 +13,7 @@ Festival dates on the lunar calendar come from ``lunar_python`` (春节 = lunar 
 from __future__ import annotations
 
 import calendar
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,7 +26,8 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from lunar_python import Lunar
 
-from apps.registry.choices import VeteranStatus
+from apps.registry import reference
+from apps.registry.choices import CodeKind, VeteranStatus
 from apps.registry.models import CareEntitlement, Veteran
 
 from .choices import Calendar, RuleKind, TaskStatus, VisitMode
@@ -109,7 +111,9 @@ def selector_q(rule: VisitRule, on: date) -> Q:
     (``everyone`` or at least one criterion): ``services.rule_save`` refuses a rule without a selector."""
     q = Q(status=VeteranStatus.ACTIVE)
     if rule.key_recipients_only:
-        q &= Q(Exists(CareEntitlement.objects.filter(veteran=OuterRef("pk"), category__is_key_recipient=True)))
+        # The categories' ids, not a join on the code table: the planner then knows from the entitlements'
+        # statistics how many people they hold (the join made it guess a tenth and loop over them).
+        q &= Q(Exists(CareEntitlement.objects.filter(veteran=OuterRef("pk"), category__in=key_recipient_codes())))
     care = [code.pk for code in rule.care_categories.all()]
     if care:
         q &= Q(Exists(CareEntitlement.objects.filter(veteran=OuterRef("pk"), category__in=care)))
@@ -135,6 +139,13 @@ def selector_q(rule: VisitRule, on: date) -> Q:
     if rule.max_age is not None:
         q &= Q(birth_date__gt=years_before(on, rule.max_age + 1))
     return q
+
+
+def key_recipient_codes() -> tuple[int, ...]:
+    """The care categories whose holders are key care recipients (重点优抚对象), from the code-table copy
+    the process keeps (one version query)."""
+    codes = reference.snapshot().by_kind.get(CodeKind.CARE_CATEGORY, [])
+    return tuple(code.pk for code in codes if code.is_key_recipient)
 
 
 def has_selector(rule: VisitRule) -> bool:
@@ -246,8 +257,9 @@ def _rows(rule: VisitRule, on: date, ids, id_range: tuple[int, int] | None, *, n
     return selects
 
 
-def _insert_sql(selects: list[models.QuerySet]) -> tuple[str, list]:
-    """One statement for all the SELECTs (``UNION ALL``): one round trip per chunk or per person."""
+def _insert_sql(selects: list[models.QuerySet], *, reminded_on: date | None = None) -> tuple[str, list]:
+    """One statement for all the SELECTs (``UNION ALL``): one round trip per chunk or per person. With
+    ``reminded_on``, the tasks already open on that day are written as reminded on it."""
     if not selects:
         return "", []
     parts, params = [], []
@@ -256,7 +268,14 @@ def _insert_sql(selects: list[models.QuerySet]) -> tuple[str, list]:
         parts.append(f"({sql})")
         params.extend(part_params)
     table = DueVisit._meta.db_table
-    return (f"INSERT INTO {table} ({', '.join(COLUMNS)}) {' UNION ALL '.join(parts)} "  # noqa: S608
+    rows = " UNION ALL ".join(parts)
+    columns = ", ".join(COLUMNS)
+    if reminded_on is not None:
+        rows = (f"SELECT s.*, CASE WHEN s.opens_on <= %s THEN %s::date END "  # noqa: S608
+                f"FROM ({rows}) AS s ({columns})")
+        params = [reminded_on, reminded_on, *params]  # these placeholders come first in the text
+        columns += ", notified_on"
+    return (f"INSERT INTO {table} ({columns}) {rows} "  # noqa: S608
             f"ON CONFLICT (rule_id, veteran_id, period_key) DO NOTHING"), params
 
 
@@ -310,8 +329,11 @@ models.ForeignKey.register_lookup(AnyOf)  # foreign keys keep their own set of l
 
 def rules_key(rules: Sequence[VisitRule]) -> tuple:
     """What the compiled SQL of these rules depends on: ``services.rule_save`` moves ``updated_at`` whenever
-    anything of a rule (its selectors included) changes."""
-    return tuple((rule.pk, rule.updated_at, rule.is_active) for rule in rules)
+    anything of a rule (its selectors included) changes; and which care categories are key recipients'."""
+    key = tuple((rule.pk, rule.updated_at, rule.is_active) for rule in rules)
+    if any(rule.key_recipients_only for rule in rules):
+        key += (key_recipient_codes(),)
+    return key
 
 
 def _compiled(key: tuple, build) -> tuple[str, list]:
@@ -367,6 +389,26 @@ def generate_all(rules: Sequence[VisitRule], on: date, *, ids: Sequence[int] | N
     sql, params = _compiled(key, lambda: _insert_sql([
         select for rule in rules for select in _rows(rule, on, IDS, None, now=NOW, campaigns=campaigns)]))
     return _insert((sql, _bind(params, ids=list(ids), now=timezone.now())))
+
+
+def generate_chunk(rules: Sequence[VisitRule], on: date, id_range: tuple[int, int]) -> Counter:
+    """The nightly run's statement for one chunk of records: creates the chunk's due visits, marks those
+    already open as reminded today and returns how many of those each unit got, so that the run tells each
+    station once, from these counts, instead of updating a million fresh rows a second time."""
+    rules = [rule for rule in rules if rule.is_active]
+    campaigns = festival_campaigns(rules, on)
+    sql, params = _insert_sql([select for rule in rules
+                               for select in _rows(rule, on, None, id_range, campaigns=campaigns)], reminded_on=on)
+    if not sql:
+        return Counter()
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH born AS ({sql} RETURNING org_unit_id, notified_on) "  # noqa: S608 - compiled by the ORM
+                       f"SELECT org_unit_id, count(*) FILTER (WHERE notified_on IS NOT NULL), count(*) "
+                       f"FROM born GROUP BY org_unit_id", params)
+        rows = cursor.fetchall()
+    counts = Counter({unit: reminded for unit, reminded, _total in rows if reminded})
+    counts[None] = sum(total for _unit, _reminded, total in rows)  # every task created
+    return counts
 
 
 def festival_campaigns(rules: Sequence[VisitRule], on: date) -> dict[tuple[int, str], Campaign]:

@@ -310,8 +310,12 @@ def reminders_run(*, on: date | None = None, progress=None) -> CareRun:
             chunks = id_chunks()
             for number, (low, high) in enumerate(chunks, 1):
                 with transaction.atomic():
-                    run.created += engine.generate_all(rules, on, id_range=(low, high))
-                    run.save(update_fields=["created"])
+                    born = engine.generate_chunk(rules, on, id_range=(low, high))
+                    run.created += born.pop(None, 0)
+                    for unit_id, count in born.items():
+                        key = str(unit_id)
+                        run.pending_reminders[key] = run.pending_reminders.get(key, 0) + count
+                    run.save(update_fields=["created", "pending_reminders"])
                 if progress is not None:
                     progress(number, len(chunks))
             lap("generate")
@@ -356,9 +360,11 @@ def bureau_users() -> list[User]:
 
 
 def remind_due(*, on: date) -> int:
-    """Tell each station, once a day, how many visits became due for it (in-app, e-mail, SMS log).
-    The tasks are marked reminded in the same transaction as the in-app notifications, whose dedupe key
-    (unit and day) keeps a repeated run from telling anyone twice. Returns how many units were told."""
+    """Tell each station, once a day, how many visits became due for it (in-app, e-mail, SMS log): the
+    tasks the nightly runs created already due (counted per unit on the runs, ``pending_reminders``) and
+    the tasks not reminded yet that are open now (created by a recompute, or opening later). They are
+    marked told in the same transaction as the in-app notifications, whose dedupe key (unit and day) keeps
+    a repeated run from telling anyone twice. Returns how many units were told."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -366,6 +372,10 @@ def remind_due(*, on: date) -> int:
                 f"AND notified_on IS NULL AND opens_on <= %s RETURNING org_unit_id) "
                 f"SELECT org_unit_id, count(*) FROM told GROUP BY org_unit_id", [on, TaskStatus.OPEN, on])
             counts = Counter(dict(cursor.fetchall()))
+        for run in CareRun.objects.select_for_update().exclude(pending_reminders={}):
+            counts.update({int(unit_id): count for unit_id, count in run.pending_reminders.items()})
+            run.pending_reminders = {}
+            run.save(update_fields=["pending_reminders"])
         # Units told today already but with more tasks now (a second run) are not told again; that is the point.
         link = reverse("care:worklist") if counts else ""
         staff = station_users(counts)

@@ -139,27 +139,33 @@ def test_nightly_run_is_idempotent_and_recorded(tree, users):
     assert CareRun.objects.count() == 2
 
 
-def test_a_run_killed_midway_is_completed_by_the_next(tree, monkeypatch, settings):
+def test_a_run_killed_midway_is_completed_by_the_next(tree, users, monkeypatch, settings):
     settings.CARE_REMINDER_CHUNK = 2
     people = [make_veteran(tree["village_a1"], name=f"老兵{n}") for n in range(7)]
-    real_generate = engine.generate_all
+    real_generate = engine.generate_chunk
 
-    def dies_in_chunk_3(rules, on, **kwargs):
-        if kwargs.get("id_range") and kwargs["id_range"][0] >= people[0].pk + 4:
+    def dies_in_chunk_3(rules, on, id_range):
+        if id_range[0] >= people[0].pk + 4:
             raise RuntimeError("worker killed")
-        return real_generate(rules, on, **kwargs)
+        return real_generate(rules, on, id_range)
 
-    monkeypatch.setattr(engine, "generate_all", dies_in_chunk_3)
+    monkeypatch.setattr(engine, "generate_chunk", dies_in_chunk_3)
     with pytest.raises(RuntimeError):
         services.reminders_run()
     broken = CareRun.objects.get()
     assert "worker killed" in broken.error and broken.created > 0  # chunks 1 and 2 were kept
     kept = DueVisit.objects.count()
-    monkeypatch.setattr(engine, "generate_all", real_generate)
+    assert sum(broken.pending_reminders.values()) == kept  # nobody was told yet: the counts wait on the run
+    assert not Notification.objects.filter(recipient=users["village_a1"]).exists()
+    monkeypatch.setattr(engine, "generate_chunk", real_generate)
     completed = services.reminders_run()
     yearly = VisitRule.objects.get(name="全体人员每年至少联系一次")
     assert DueVisit.objects.filter(rule=yearly).count() == 7  # everyone, once
     assert completed.created == DueVisit.objects.count() - kept
+    # The station is told once about every task, those of the killed run included.
+    [told] = Notification.objects.filter(recipient=users["village_a1"])
+    assert str(DueVisit.objects.count()) in told.title
+    assert not CareRun.objects.exclude(pending_reminders={}).exists()
     assert not DueVisit.objects.values("rule", "veteran", "period_key").order_by().annotate(
         n=__import__("django.db.models", fromlist=["Count"]).Count("id")).filter(n__gt=1).exists()
 
