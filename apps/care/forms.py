@@ -50,6 +50,9 @@ class WorklistFilterForm(forms.Form):
         self.fields["unit"].queryset = OrgUnit.objects.visible_to(user).only("id", "name", "code", "depth", "path")
         for name in ("occasion", "unit"):  # one query each when rendered (no count first)
             self.fields[name].choices = list(iter(self.fields[name].choices))
+        # The objects behind the choices, by id: the worklist names its rows' units and occasions from them.
+        self.objects = {name: {choice[0].instance.pk: choice[0].instance for choice in self.fields[name].choices
+                               if choice[0]} for name in ("occasion", "unit")}
 
 
 class VisitForm(forms.Form):

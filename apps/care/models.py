@@ -275,6 +275,10 @@ class DueVisit(models.Model):
                          include=["opens_on", "level", "occasion_id"]),
             # All open tasks in due order: the first page of a street's (or the district's) worklist walks it.
             models.Index(fields=["due_date", "id"], condition=Q(status="open"), name="duevisit_open_due"),
+            # One occasion's open tasks in due order: a rare occasion (birthdays, must-visits) filtered in a
+            # street of 100,000 open tasks would otherwise read them all.
+            models.Index(fields=["occasion", "due_date", "id"], condition=Q(status="open"),
+                         name="duevisit_open_occasion"),
             models.Index(fields=["org_unit", "level"], condition=Q(status="open", level__gt=0),
                          name="duevisit_open_escalated"),
             models.Index(fields=["org_unit", "due_date", "id"], condition=Q(status="done"), name="duevisit_done_unit"),

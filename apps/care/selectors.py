@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core import signing
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -13,17 +14,17 @@ from apps.core.models import OrgUnit, User
 from apps.registry.models import Veteran
 
 from .choices import EscalationLevel, TaskStatus
-from .models import Campaign, DueVisit, LifeEvent, Visit
+from .models import Campaign, DueVisit, LifeEvent, Occasion, Visit, VisitRule
 
 WORKLIST_VIEWS = ("today", "week", "overdue", "open", "escalated", "done")
 WORKLIST_PAGE_SIZE = 50
 COUNT_CAP = 10_000  # tab counts stop here ("10000+")
 CURSOR_SALT = "care.worklist"
-# The columns a worklist row shows (the foreign keys are listed for select_related).
+# The columns a worklist row shows. Only the person is joined: occasion, rule and unit are a handful of
+# rows attached after the query (a five-table join cost more to plan than the page's rows to fetch).
 WORKLIST_COLUMNS = ("id", "due_date", "opens_on", "level", "status", "closed_at", "visit_id",
                     "veteran", "veteran__id", "veteran__name", "veteran__phone", "veteran__address",
-                    "occasion", "occasion__id", "occasion__name", "org_unit", "org_unit__id", "org_unit__name",
-                    "rule", "rule__id", "rule__name", "rule__home_visit_required")
+                    "occasion_id", "org_unit_id", "rule_id")
 
 
 def _subtree(unit: OrgUnit):
@@ -52,7 +53,11 @@ def worklist(*, user: User, view: str = "open", on: date | None = None, occasion
     to the user's level, done), optionally one occasion, one unit's subtree or one due date (from the
     calendar: then tasks not yet open are shown too); earliest due first."""
     on = on or timezone.localdate()
-    tasks = _worklist_base(user=user, occasion=occasion, unit=unit, due=due)
+    return _view(_worklist_base(user=user, occasion=occasion, unit=unit, due=due), view=view, on=on, user=user,
+                 due=due)
+
+
+def _view(tasks: QuerySet[DueVisit], *, view: str, on: date, user: User, due: date | None) -> QuerySet[DueVisit]:
     if view == "done":
         return tasks.filter(status=TaskStatus.DONE)
     tasks = tasks.open()
@@ -76,11 +81,16 @@ def worklist_counts(*, user: User, on: date | None = None, occasion: int | None 
     them all on every page would cost more than the page itself. Each count is its own small query that
     stops at the cap on one of the worklist's indexes."""
     on = on or timezone.localdate()
-    counts = {}
+    parts, params = [], []
+    base = _worklist_base(user=user, occasion=occasion, unit=unit, due=due)
     for view in WORKLIST_VIEWS:
-        tasks = worklist(user=user, view=view, on=on, occasion=occasion, unit=unit, due=due)
-        counts[view] = tasks.order_by().values("pk")[:COUNT_CAP + 1].count()
-    return counts
+        tasks = _view(base, view=view, on=on, user=user, due=due)
+        sql, view_params = tasks.order_by().values("pk")[:COUNT_CAP + 1].query.sql_with_params()
+        parts.append(f"(SELECT count(*) FROM ({sql}) AS capped)")  # noqa: S608 - compiled by the ORM
+        params.extend(view_params)
+    with connection.cursor() as cursor:  # one round trip for the six counts
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        return dict(zip(WORKLIST_VIEWS, cursor.fetchone(), strict=True))
 
 
 @dataclass
@@ -90,12 +100,16 @@ class WorklistPage:
     is_first: bool = True
 
 
-def worklist_page(tasks: QuerySet[DueVisit], *, view: str, after: str = "",
-                  size: int = WORKLIST_PAGE_SIZE) -> WorklistPage:
+def worklist_page(tasks: QuerySet[DueVisit], *, view: str, after: str = "", size: int = WORKLIST_PAGE_SIZE,
+                  units: dict[int, OrgUnit] | None = None, occasions: dict[int, Occasion] | None = None
+                  ) -> WorklistPage:
     """One page of a worklist, keyset-paged on (due date, id): the next page starts after the last row, so
-    a deep page costs what the first costs. Open tasks earliest due first; done tasks latest first."""
+    a deep page costs what the first costs. Open tasks earliest due first; done tasks latest first.
+
+    ``units`` and ``occasions`` (by id) are those the caller already holds (the filter form's choices);
+    the rows' others are read in one query each."""
     descending = view == "done"
-    tasks = tasks.select_related("veteran", "occasion", "org_unit", "rule").only(*WORKLIST_COLUMNS)
+    tasks = tasks.select_related("veteran").only(*WORKLIST_COLUMNS)
     tasks = tasks.order_by("-due_date", "-id") if descending else tasks.order_by("due_date", "id")
     cursor = None
     if after:
@@ -112,10 +126,27 @@ def worklist_page(tasks: QuerySet[DueVisit], *, view: str, after: str = "",
             tasks = tasks.filter(Q(due_date__gt=day) | Q(due_date=day, id__gt=pk))
     rows = list(tasks[:size + 1])
     page = WorklistPage(rows=rows[:size], is_first=cursor is None)
+    _attach(page.rows, units=units, occasions=occasions)
     if len(rows) > size:
         last = rows[size - 1]
         page.next_cursor = signing.dumps([last.due_date.isoformat(), last.pk], salt=CURSOR_SALT)
     return page
+
+
+def _attach(rows: list[DueVisit], *, units: dict | None, occasions: dict | None) -> None:
+    """Give each row its unit, occasion and rule objects from the given maps, reading only what is missing."""
+    units, occasions = dict(units or {}), dict(occasions or {})
+    missing_units = {row.org_unit_id for row in rows} - units.keys()
+    if missing_units:
+        units.update(OrgUnit.objects.in_bulk(missing_units))
+    missing_occasions = {row.occasion_id for row in rows} - occasions.keys()
+    if missing_occasions:
+        occasions.update(Occasion.objects.in_bulk(missing_occasions))
+    rules = VisitRule.objects.only("id", "name", "home_visit_required").in_bulk({row.rule_id for row in rows})
+    for row in rows:
+        DueVisit.org_unit.field.set_cached_value(row, units.get(row.org_unit_id))
+        DueVisit.occasion.field.set_cached_value(row, occasions.get(row.occasion_id))
+        DueVisit.rule.field.set_cached_value(row, rules.get(row.rule_id))
 
 
 def escalation_level_of(user: User) -> int:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 
 from apps.core.files import private_file_response
@@ -76,15 +77,23 @@ class WorklistView(RoleRequiredMixin, View):
                   "unit": filters.get("unit"), "due": filters.get("due")}
         counts = selectors.worklist_counts(**kwargs)
         page = selectors.worklist_page(selectors.worklist(view=view, **kwargs), view=view,
-                                       after=request.GET.get("after", ""))
+                                       after=request.GET.get("after", ""), units=form.objects["unit"],
+                                       occasions=form.objects["occasion"])
         # Row links and texts are made here once per row (a reverse() per link per row costs more than the
         # page's queries at 50 rows; the worklist of a street is the page stations open most).
         next_path = request.get_full_path()
         next_query = urlencode({"next": next_path})
         links = {name: reverse(name, args=[0]).replace("/0/", "/{}/") for name in (
             "registry:veteran_detail", "care:visit_create_for_task", "care:task_cancel", "care:visit_detail")}
+        overdue_texts: dict[int, str] = {}
         for task in page.rows:
             task.overdue_days = max(0, (today - task.due_date).days) if task.status == TaskStatus.OPEN else 0
+            if task.overdue_days and task.overdue_days not in overdue_texts:
+                overdue_texts[task.overdue_days] = ngettext("%(n)s day overdue", "%(n)s days overdue",
+                                                            task.overdue_days) % {"n": task.overdue_days}
+            task.overdue_text = overdue_texts.get(task.overdue_days, "")
+            task.due_text = task.due_date.isoformat()
+            task.cancel_confirm = _("Mark the visit to %(name)s as no longer needed?") % {"name": task.veteran.name}
             task.person_url = links["registry:veteran_detail"].format(task.veteran_id) + "?tab=visits"
             task.visit_url = links["care:visit_create_for_task"].format(task.pk) + "?" + next_query
             task.cancel_url = links["care:task_cancel"].format(task.pk)

@@ -295,7 +295,9 @@ def test_cancel_button_asks_for_confirmation(client, users, people):
     make_task(people["a1"])
     login(client, users["village_a1"])
     html = client.get(reverse("care:worklist")).content.decode()
-    assert re.search(r'<form method="post" action="/care/tasks/\d+/cancel/" data-confirm="[^"]+甲一老兵', html)
+    # Each row's button aims the page's one cancel form at its task and names the person in the question.
+    assert re.search(r'data-action="cancel-task" data-cancel-url="/care/tasks/\d+/cancel/" data-confirm="[^"]+甲一老兵', html)
+    assert html.count('id="cancel-task-form"') == 1
 
 
 # --- life events and the person tab -------------------------------------------------------------------

@@ -62,8 +62,9 @@ def test_village_user_logs_a_visit_from_the_worklist(page, live_server, users, t
 
     # "No longer needed": a reason, a confirm dialog, and the row is gone.
     page.click(f"#task-{other.pk} [data-action=cancel-task]")
-    page.fill(f"#reason-{other.pk}", "已迁往外地")
+    expect(page.locator("#cancel-task-modal [data-cancel-person]")).to_have_text(other.veteran.name)
+    page.fill("#cancel-reason", "已迁往外地")
     page.once("dialog", lambda dialog: dialog.accept())
-    page.click(f"#task-{other.pk} form button[type=submit]")
+    page.click("#cancel-task-form button[type=submit]")
     expect(page.locator(f"#task-{other.pk}")).to_have_count(0)
     assert DueVisit.objects.get(pk=other.pk).status == "cancelled"
