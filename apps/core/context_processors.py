@@ -1,11 +1,13 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
 from . import navigation
 from .models import Notification
 
 
 def portal(request) -> dict:
-    """Menu, unread count and the org-unit breadcrumb for the page shell (two small queries)."""
+    """Menu, unread count and the org-unit breadcrumb for the page shell (two small queries, made only when the
+    page shows them)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"site_title": settings.SITE_TITLE}
@@ -15,6 +17,7 @@ def portal(request) -> dict:
         "site_title": settings.SITE_TITLE,
         "nav_items": items,
         "nav_active": navigation.active_key(items, current),
-        "unread_count": Notification.objects.visible_to(user).filter(read_at__isnull=True).count(),
-        "unit_lineage": user.org_unit.lineage() if user.org_unit_id else [],
+        # Lazy: evaluated when the page shows them (a full page); an htmx fragment never does.
+        "unread_count": SimpleLazyObject(Notification.objects.visible_to(user).filter(read_at__isnull=True).count),
+        "unit_lineage": user.org_unit.lineage if user.org_unit_id else list,
     }

@@ -6,7 +6,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
-from django_otp import user_has_device
+
+from .auth import has_confirmed_device
 
 EXEMPT_PREFIXES = ("/static/", "/media/", "/healthz", "/i18n/", "/account/login", "/account/logout", "/account/2fa/")
 
@@ -27,7 +28,7 @@ class AdminTwoFactorMiddleware:
     def _redirect_target(user) -> str | None:
         if user.is_verified():
             return None
-        if user_has_device(user, confirmed=True):
+        if has_confirmed_device(user):
             return reverse("core:otp_verify")
         if settings.OTP_REQUIRED_FOR_ADMINS and user.is_portal_admin:
             return reverse("core:otp_setup")
