@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -32,12 +33,14 @@ def _subtree(unit: OrgUnit):
     return OrgUnit.objects.filter(path__startswith=unit.path).values("pk")
 
 
-def _worklist_base(*, user: User, occasion: int | None, unit: OrgUnit | None, due: date | None):
-    tasks = DueVisit.objects.visible_to(user)
+def _worklist_base(*, user: User, occasion: int | None, unit: OrgUnit | None, due: date | None,
+                   units: Iterable[OrgUnit] | None = None):
+    tasks = DueVisit.objects.visible_to(user, units=units)
     if occasion:
         tasks = tasks.filter(occasion_id=occasion)
     if unit is not None:
-        tasks = tasks.filter(org_unit__in=_subtree(unit))
+        below = [u.pk for u in units if u.path.startswith(unit.path)] if units is not None else _subtree(unit)
+        tasks = tasks.filter(org_unit__in=below)
     if due is not None:
         tasks = tasks.filter(due_date=due)
     return tasks
@@ -48,13 +51,14 @@ def _week_end(on: date) -> date:
 
 
 def worklist(*, user: User, view: str = "open", on: date | None = None, occasion: int | None = None,
-             unit: OrgUnit | None = None, due: date | None = None) -> QuerySet[DueVisit]:
+             unit: OrgUnit | None = None, due: date | None = None, units: Iterable[OrgUnit] | None = None
+             ) -> QuerySet[DueVisit]:
     """The due visits a user works on: scoped, one view (due today, this week, overdue, all open, escalated
     to the user's level, done), optionally one occasion, one unit's subtree or one due date (from the
     calendar: then tasks not yet open are shown too); earliest due first."""
     on = on or timezone.localdate()
-    return _view(_worklist_base(user=user, occasion=occasion, unit=unit, due=due), view=view, on=on, user=user,
-                 due=due)
+    return _view(_worklist_base(user=user, occasion=occasion, unit=unit, due=due, units=units), view=view, on=on,
+                 user=user, due=due)
 
 
 def _view(tasks: QuerySet[DueVisit], *, view: str, on: date, user: User, due: date | None) -> QuerySet[DueVisit]:
@@ -75,14 +79,14 @@ def _view(tasks: QuerySet[DueVisit], *, view: str, on: date, user: User, due: da
 
 
 def worklist_counts(*, user: User, on: date | None = None, occasion: int | None = None, unit: OrgUnit | None = None,
-                    due: date | None = None) -> dict[str, int]:
+                    due: date | None = None, units: Iterable[OrgUnit] | None = None) -> dict[str, int]:
     """How many tasks each worklist view holds, under the same filters. Each count is capped at
     ``COUNT_CAP + 1`` (shown as "10000+"): a street can have a hundred thousand open tasks, and counting
     them all on every page would cost more than the page itself. Each count is its own small query that
     stops at the cap on one of the worklist's indexes."""
     on = on or timezone.localdate()
     parts, params = [], []
-    base = _worklist_base(user=user, occasion=occasion, unit=unit, due=due)
+    base = _worklist_base(user=user, occasion=occasion, unit=unit, due=due, units=units)
     for view in WORKLIST_VIEWS:
         tasks = _view(base, view=view, on=on, user=user, due=due)
         sql, view_params = tasks.order_by().values("pk")[:COUNT_CAP + 1].query.sql_with_params()

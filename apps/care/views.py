@@ -74,7 +74,8 @@ class WorklistView(RoleRequiredMixin, View):
         filters = form.cleaned_data if form.is_valid() else {}
         today = timezone.localdate()
         kwargs = {"user": user, "on": today, "occasion": filters["occasion"].pk if filters.get("occasion") else None,
-                  "unit": filters.get("unit"), "due": filters.get("due")}
+                  "unit": filters.get("unit"), "due": filters.get("due"),
+                  "units": form.objects["unit"].values()}  # the user's units, read for the filter already
         counts = selectors.worklist_counts(**kwargs)
         page = selectors.worklist_page(selectors.worklist(view=view, **kwargs), view=view,
                                        after=request.GET.get("after", ""), units=form.objects["unit"],

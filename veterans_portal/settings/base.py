@@ -261,6 +261,9 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@veterans.local")
 
 PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
+# Who changed what is recorded for the requests that change records. GET requests change no tracked record
+# (HTTP semantics; the access log is not history), and the context wrapper cost every query of every page.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Role membership (User.groups, an auto-created through table) is tracked by triggers that
 # migrations cannot carry; pgtrigger installs them after every migrate.
 PGTRIGGER_INSTALL_ON_MIGRATE = True
