@@ -13,6 +13,9 @@ from django.core import signing
 from django.db.models import Q, QuerySet
 
 COUNT_CAP = 10_000
+# A search is counted to a lower cap: a common surname matches 9,000 people of a street, and counting them all
+# would read 70,000 entries of the name index; "more than 1000" tells the user to narrow the search.
+SEARCH_COUNT_CAP = 1_000
 SALT = "registry.keyset"
 
 
@@ -64,7 +67,7 @@ def _after(order: list[tuple[str, bool]], values: list, forward: bool) -> Q:
     return condition
 
 
-def keyset_page(queryset: QuerySet, params, *, size: int = 50) -> KeysetPage:
+def keyset_page(queryset: QuerySet, params, *, size: int = 50, count_cap: int = COUNT_CAP) -> KeysetPage:
     order = _order(queryset)
     names = [name for name, _desc in order]
     after = params.get("after")
@@ -91,8 +94,8 @@ def keyset_page(queryset: QuerySet, params, *, size: int = 50) -> KeysetPage:
         rows.reverse()
     # Counted on the unit column, not the id: the search and list indexes carry it (INCLUDE), so the count reads
     # the index alone instead of visiting up to 10,001 rows of the table.
-    capped_count = queryset.order_by().values("org_unit_id")[: COUNT_CAP + 1].count()
-    page = KeysetPage(rows=rows, size=size, total=min(capped_count, COUNT_CAP), total_capped=capped_count > COUNT_CAP,
+    capped_count = queryset.order_by().values("org_unit_id")[: count_cap + 1].count()
+    page = KeysetPage(rows=rows, size=size, total=min(capped_count, count_cap), total_capped=capped_count > count_cap,
                       is_first=not cursor or (cursor[0] == "before" and not has_more))
     if rows:
         going_back = cursor and cursor[0] == "before"

@@ -32,7 +32,7 @@ from .forms import (
     form_sections,
 )
 from .models import Attachment, CareEntitlement, FamilyMember, PreferentialCard, Veteran
-from .paging import keyset_page
+from .paging import COUNT_CAP, SEARCH_COUNT_CAP, keyset_page
 
 
 def _veteran_or_404(request, pk: int) -> Veteran:
@@ -62,7 +62,9 @@ class VeteranListView(RoleRequiredMixin, TemplateView):
         ctx["filter"] = filterset
         if not (self.request.htmx and not self.request.htmx.boosted):  # the table alone has no form
             ctx["filter_fields"] = filter_fields(filterset.form)
-        ctx["page"] = keyset_page(queryset, self.request.GET, size=self.page_size)
+        searching = bool(self.request.GET.get("q", "").strip())
+        ctx["page"] = keyset_page(queryset, self.request.GET, size=self.page_size,
+                                  count_cap=SEARCH_COUNT_CAP if searching else COUNT_CAP)
         selectors.attach_names(ctx["page"].rows, filterset.snapshot)
         ctx["ordering"] = self.request.GET.get("ordering", "-id")
         ctx["query"] = self.request.GET

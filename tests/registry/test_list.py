@@ -107,3 +107,17 @@ def test_filter_choices_follow_code_and_unit_changes(client, users, tree):
     assert "新标签测试" in content and "改名社区" in content
     Code.objects.filter(name="新标签测试").delete()
     assert "新标签测试" not in client.get(url).content.decode()
+
+
+def test_a_search_is_counted_to_a_lower_cap_than_the_list(client, users, people, monkeypatch):
+    """A common surname can match thousands in a street: the search says "more than N" past its own cap,
+    the unsearched list counts on to its larger cap."""
+    from apps.registry import views
+
+    monkeypatch.setattr(views, "SEARCH_COUNT_CAP", 1)
+    login(client, users["street_a"])
+    searched = client.get(reverse("registry:veteran_list"), {"q": "张"}).context["page"]
+    assert (searched.total, searched.total_capped) == (1, True)
+    assert len(searched.rows) == 2  # the rows themselves are all there
+    listed = client.get(reverse("registry:veteran_list")).context["page"]
+    assert (listed.total, listed.total_capped) == (3, False)
