@@ -1,30 +1,52 @@
-"""The signed-in user for each request in as few queries as the page shell allows.
+"""The signed-in user for each request in one query.
 
-Every page starts by loading its user, the user's unit and roles, and the permissions the view checks.
-Django's ``ModelBackend`` spends four queries on that (user, unit, groups, user and group permissions
-separately); here the user comes with the unit and the role names in one query, and the permissions in
-one more. What is loaded is what ``ModelBackend`` would load: nothing is cached beyond the request.
+Every page starts by loading its user, the user's unit and roles, whether the user has a second-factor
+device, and the permissions the view and the menu check. Django's ``ModelBackend`` and ``django_otp``
+spend five queries on that (user, unit, groups, user and group permissions, one per device kind); here
+one query brings them all (subqueries for the role names, the permission names and the device check).
+What is loaded is what those would load, for this request only: nothing is cached across requests.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
-from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Q
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Value
+from django.db.models.functions import Concat
 from django_otp import device_classes
+
+
+def _devices(user_ref) -> Q | None:
+    condition = None
+    for model in device_classes():
+        exists = Q(Exists(model.objects.filter(user=user_ref, confirmed=True)))
+        condition = exists if condition is None else condition | exists
+    return condition
 
 
 class PortalBackend(ModelBackend):
     def get_user(self, user_id):
+        from django.contrib.auth.models import Group
+
         from .models import User
 
+        user_ref = OuterRef("pk")
+        names = Group.objects.filter(user=user_ref).order_by("name").values("name")
+        permissions = (Permission.objects.filter(Q(user=user_ref) | Q(group__user=user_ref))
+                       .annotate(full_name=Concat("content_type__app_label", Value("."), "codename"))
+                       .order_by().values("full_name").distinct())
+        devices = _devices(user_ref)
         user = (User._default_manager.select_related("org_unit")
-                .annotate(group_names=ArrayAgg("groups__name", filter=Q(groups__isnull=False), default=[]))
+                .annotate(group_names=ArraySubquery(names), permission_names=ArraySubquery(permissions),
+                          has_device=ExpressionWrapper(devices if devices is not None else Q(pk__in=[]),
+                                                       output_field=BooleanField()))
                 .filter(pk=user_id).first())
         if user is None or not self.user_can_authenticate(user):
             return None
         user.__dict__["role_names"] = frozenset(user.group_names)  # the cached_property, filled
+        if not user.is_superuser:  # a superuser has every permission: ModelBackend reads them all
+            user._perm_cache = set(user.permission_names)  # what ModelBackend.get_all_permissions would find
         return user
 
     def get_all_permissions(self, user_obj, obj=None):
@@ -32,18 +54,20 @@ class PortalBackend(ModelBackend):
             return set()
         if user_obj.is_superuser:
             return super().get_all_permissions(user_obj, obj)
-        if not hasattr(user_obj, "_perm_cache"):
+        if not hasattr(user_obj, "_perm_cache"):  # a user not loaded by get_user: one query
             columns = ("content_type__app_label", "codename")
             own = Permission.objects.filter(user=user_obj).values_list(*columns)
             via_groups = Permission.objects.filter(group__user=user_obj).values_list(*columns)
-            rows = own.union(via_groups)
-            user_obj._perm_cache = {f"{app}.{codename}" for app, codename in rows}
+            user_obj._perm_cache = {f"{app}.{codename}" for app, codename in own.union(via_groups)}
         return user_obj._perm_cache
 
 
 def has_confirmed_device(user) -> bool:
-    """Whether the user has any confirmed second-factor device (one query over every device kind, where
-    ``django_otp.user_has_device`` asks each kind in turn)."""
+    """Whether the user has any confirmed second-factor device: read with the user by ``PortalBackend``,
+    else one query over every device kind (``django_otp.user_has_device`` asks each kind in turn)."""
+    loaded = getattr(user, "has_device", None)
+    if loaded is not None:
+        return loaded
     queries = [model.objects.filter(user=user, confirmed=True).values("pk") for model in device_classes()]
     if not queries:
         return False

@@ -16,12 +16,29 @@ from apps.core.models import User
 pytestmark = pytest.mark.django_db
 
 
-def test_user_comes_with_unit_and_roles_in_one_query(users, django_assert_num_queries):
+def test_user_comes_with_unit_roles_permissions_and_device_in_one_query(users, django_assert_num_queries):
     with django_assert_num_queries(1):
         user = PortalBackend().get_user(users["street_a"].pk)
         assert user.org_unit.name == users["street_a"].org_unit.name
         assert user.role_names == {Role.STREET_STATION.value}
         assert user.has_station_scope and not user.sees_whole_district
+        assert user.has_perm("registry.view_veteran") and not user.has_perm("core.view_audit")
+        assert not has_confirmed_device(user)
+    assert user.get_all_permissions() == ModelBackend().get_all_permissions(User.objects.get(pk=user.pk))
+
+
+def test_a_loaded_user_knows_a_confirmed_device(users):
+    StaticDevice.objects.create(user=users["bureau"], name="backup", confirmed=True)
+    assert has_confirmed_device(PortalBackend().get_user(users["bureau"].pk))
+    assert not has_confirmed_device(PortalBackend().get_user(users["leader"].pk))
+
+
+def test_a_superuser_keeps_every_permission(make_user):
+    boss = make_user(None, None, "boss")
+    User.objects.filter(pk=boss.pk).update(is_superuser=True)
+    loaded = PortalBackend().get_user(boss.pk)
+    assert loaded.get_all_permissions() == {f"{p.content_type.app_label}.{p.codename}"
+                                            for p in Permission.objects.select_related("content_type")}
 
 
 def test_user_without_roles_or_unit(make_user):
