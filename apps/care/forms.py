@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.forms.models import ModelChoiceIteratorValue
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,11 +49,15 @@ class WorklistFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["occasion"].queryset = Occasion.objects.filter(is_active=True, is_life_event=False)
         self.fields["unit"].queryset = OrgUnit.objects.visible_to(user).only("id", "name", "code", "depth", "path")
-        for name in ("occasion", "unit"):  # one query each when rendered (no count first)
-            self.fields[name].choices = list(iter(self.fields[name].choices))
-        # The objects behind the choices, by id: the worklist names its rows' units and occasions from them.
-        self.objects = {name: {choice[0].instance.pk: choice[0].instance for choice in self.fields[name].choices
-                               if choice[0]} for name in ("occasion", "unit")}
+        # One plain query per drop-down (a model choice field iterates with a server-side cursor: three round
+        # trips each), and the objects kept by id: the worklist names its rows' units and occasions from them.
+        self.objects = {}
+        for name in ("occasion", "unit"):
+            field = self.fields[name]
+            objects = list(field.queryset)
+            field.choices = [("", field.empty_label)] + [
+                (ModelChoiceIteratorValue(obj.pk, obj), field.label_from_instance(obj)) for obj in objects]
+            self.objects[name] = {obj.pk: obj for obj in objects}
 
 
 class VisitForm(forms.Form):

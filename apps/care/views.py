@@ -25,7 +25,7 @@ from apps.core.models import OrgUnit
 from apps.core.scoping import RoleRequiredMixin
 from apps.registry.models import Veteran
 
-from . import selectors, services
+from . import rows, selectors, services
 from .choices import TaskStatus
 from .forms import (
     LifeEventForm,
@@ -87,6 +87,8 @@ class WorklistView(RoleRequiredMixin, View):
         links = {name: reverse(name, args=[0]).replace("/0/", "/{}/") for name in (
             "registry:veteran_detail", "care:visit_create_for_task", "care:task_cancel", "care:visit_detail")}
         overdue_texts: dict[int, str] = {}
+        row_text = rows.labels()
+        can_visit, can_cancel = user.has_perm("care.add_visit"), user.has_perm("care.change_duevisit")
         for task in page.rows:
             task.overdue_days = max(0, (today - task.due_date).days) if task.status == TaskStatus.OPEN else 0
             if task.overdue_days and task.overdue_days not in overdue_texts:
@@ -100,6 +102,8 @@ class WorklistView(RoleRequiredMixin, View):
             task.cancel_url = links["care:task_cancel"].format(task.pk)
             if task.visit_id:
                 task.done_visit_url = links["care:visit_detail"].format(task.visit_id)
+            task.row_html = rows.row_html(task, today=today, text=row_text, can_visit=can_visit,
+                                          can_cancel=can_cancel)
         keep = request.GET.copy()
         for name in ("view", "after"):
             keep.pop(name, None)
@@ -107,7 +111,7 @@ class WorklistView(RoleRequiredMixin, View):
                 for key, label in _tab_labels()]
         ctx = {"view": view, "keep_query": keep.urlencode(), "form": form, "page": page, "counts": counts,
                "tabs": tabs, "today": today, "next_path": next_path,
-               "can_visit": user.has_perm("care.add_visit"), "can_cancel": user.has_perm("care.change_duevisit"),
+               "can_visit": can_visit, "can_cancel": can_cancel,
                "due": filters.get("due"), "cancel_form": TaskCancelForm()}
         template = "care/worklist_body.html" if request.htmx and not request.htmx.boosted \
             else "care/worklist.html"
