@@ -20,7 +20,7 @@ from .models import Campaign, DueVisit, LifeEvent, Occasion, Visit, VisitRule
 
 WORKLIST_VIEWS = ("today", "week", "overdue", "open", "escalated", "done")
 WORKLIST_PAGE_SIZE = 50
-COUNT_CAP = 10_000  # tab counts stop here ("10000+")
+COUNT_CAP = 1_000  # tab counts stop here ("1000+": more than a station works through in a week)
 CURSOR_SALT = "care.worklist"
 # The columns a worklist row shows. Only the person is joined: occasion, rule and unit are a handful of
 # rows attached after the query (a five-table join cost more to plan than the page's rows to fetch).
@@ -82,7 +82,7 @@ def _view(tasks: QuerySet[DueVisit], *, view: str, on: date, user: User, due: da
 def worklist_counts(*, user: User, on: date | None = None, occasion: int | None = None, unit: OrgUnit | None = None,
                     due: date | None = None, units: Iterable[OrgUnit] | None = None) -> dict[str, int]:
     """How many tasks each worklist view holds, under the same filters. Each count is capped at
-    ``COUNT_CAP + 1`` (shown as "10000+"): a street can have a hundred thousand open tasks, and counting
+    ``COUNT_CAP + 1`` (shown as "1000+"): a street can have a hundred thousand open tasks, and counting
     them all on every page would cost more than the page itself. Each count is its own small query that
     stops at the cap on one of the worklist's indexes."""
     on = on or timezone.localdate()
