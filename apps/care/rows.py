@@ -5,13 +5,40 @@ queries. The markup is the template's, escaped the same way (``format_html``).""
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .choices import EscalationLevel, TaskStatus
+
+
+def render(tasks: list, *, today: date, next_path: str, can_visit: bool, can_cancel: bool) -> None:
+    """Give each task of a worklist page its links, texts and ``row_html``. Links are made once per page and
+    filled per row (a reverse() per link per row cost more than the page's queries at 50 rows)."""
+    next_query = urlencode({"next": next_path})
+    links = {name: reverse(name, args=[0]).replace("/0/", "/{}/") for name in (
+        "registry:veteran_detail", "care:visit_create_for_task", "care:task_cancel", "care:visit_detail")}
+    overdue_texts: dict[int, str] = {}
+    text = labels()
+    for task in tasks:
+        task.overdue_days = max(0, (today - task.due_date).days) if task.status == TaskStatus.OPEN else 0
+        if task.overdue_days and task.overdue_days not in overdue_texts:
+            overdue_texts[task.overdue_days] = ngettext("%(n)s day overdue", "%(n)s days overdue",
+                                                        task.overdue_days) % {"n": task.overdue_days}
+        task.overdue_text = overdue_texts.get(task.overdue_days, "")
+        task.due_text = task.due_date.isoformat()
+        task.cancel_confirm = _("Mark the visit to %(name)s as no longer needed?") % {"name": task.veteran.name}
+        task.person_url = links["registry:veteran_detail"].format(task.veteran_id) + "?tab=visits"
+        task.visit_url = links["care:visit_create_for_task"].format(task.pk) + "?" + next_query
+        task.cancel_url = links["care:task_cancel"].format(task.pk)
+        if task.visit_id:
+            task.done_visit_url = links["care:visit_detail"].format(task.visit_id)
+        task.row_html = row_html(task, today=today, text=text, can_visit=can_visit, can_cancel=can_cancel)
 
 
 def labels() -> dict[str, str]:

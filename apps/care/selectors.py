@@ -83,8 +83,8 @@ def worklist_counts(*, user: User, on: date | None = None, occasion: int | None 
                     due: date | None = None, units: Iterable[OrgUnit] | None = None) -> dict[str, int]:
     """How many tasks each worklist view holds, under the same filters. Each count is capped at
     ``COUNT_CAP + 1`` (shown as "1000+"): a street can have a hundred thousand open tasks, and counting
-    them all on every page would cost more than the page itself. Each count is its own small query that
-    stops at the cap on one of the worklist's indexes."""
+    them all on every page would cost more than the page itself. The six capped counts are subqueries of one
+    statement, each stopping at the cap on one of the worklist's indexes."""
     on = on or timezone.localdate()
     parts, params = [], []
     base = _worklist_base(user=user, occasion=occasion, unit=unit, due=due, units=units)

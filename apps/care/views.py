@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import calendar as pycalendar
 from datetime import date, timedelta
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -16,7 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views import View
 
 from apps.core.files import private_file_response
@@ -80,30 +78,9 @@ class WorklistView(RoleRequiredMixin, View):
         page = selectors.worklist_page(selectors.worklist(view=view, **kwargs), view=view,
                                        after=request.GET.get("after", ""), units=form.objects["unit"],
                                        occasions=form.objects["occasion"])
-        # Row links and texts are made here once per row (a reverse() per link per row costs more than the
-        # page's queries at 50 rows; the worklist of a street is the page stations open most).
         next_path = request.get_full_path()
-        next_query = urlencode({"next": next_path})
-        links = {name: reverse(name, args=[0]).replace("/0/", "/{}/") for name in (
-            "registry:veteran_detail", "care:visit_create_for_task", "care:task_cancel", "care:visit_detail")}
-        overdue_texts: dict[int, str] = {}
-        row_text = rows.labels()
         can_visit, can_cancel = user.has_perm("care.add_visit"), user.has_perm("care.change_duevisit")
-        for task in page.rows:
-            task.overdue_days = max(0, (today - task.due_date).days) if task.status == TaskStatus.OPEN else 0
-            if task.overdue_days and task.overdue_days not in overdue_texts:
-                overdue_texts[task.overdue_days] = ngettext("%(n)s day overdue", "%(n)s days overdue",
-                                                            task.overdue_days) % {"n": task.overdue_days}
-            task.overdue_text = overdue_texts.get(task.overdue_days, "")
-            task.due_text = task.due_date.isoformat()
-            task.cancel_confirm = _("Mark the visit to %(name)s as no longer needed?") % {"name": task.veteran.name}
-            task.person_url = links["registry:veteran_detail"].format(task.veteran_id) + "?tab=visits"
-            task.visit_url = links["care:visit_create_for_task"].format(task.pk) + "?" + next_query
-            task.cancel_url = links["care:task_cancel"].format(task.pk)
-            if task.visit_id:
-                task.done_visit_url = links["care:visit_detail"].format(task.visit_id)
-            task.row_html = rows.row_html(task, today=today, text=row_text, can_visit=can_visit,
-                                          can_cancel=can_cancel)
+        rows.render(page.rows, today=today, next_path=next_path, can_visit=can_visit, can_cancel=can_cancel)
         keep = request.GET.copy()
         for name in ("view", "after"):
             keep.pop(name, None)
