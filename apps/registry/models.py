@@ -150,12 +150,12 @@ class Veteran(models.Model):
             # Lists sorted by name (keyset on name_pinyin, id), with and without a category filter.
             models.Index(fields=["primary_category", "status", "name_pinyin", "id"], name="veteran_category_name"),
             models.Index(fields=["status", "name_pinyin", "id"], name="veteran_status_name"),
-            # Search: prefix look-ups, which also count their matches without reading the table (INCLUDE).
-            models.Index(fields=["name"], name="veteran_name_prefix", opclasses=["varchar_pattern_ops"],
-                         include=["status", "org_unit"]),
-            # Pinyin and initials: status and unit as key columns, so that a street's search tests them inside the
-            # index scan (an index condition the planner costs right; as INCLUDE columns it preferred intersecting
-            # the prefix with the street's 128,000 records).
+            # Search: prefix look-ups of the name, pinyin and initials, which give a search's matching ids (and
+            # their count) without reading the table. Status and unit are key columns, so that a street's search
+            # tests them inside the index scan (an index condition the planner costs right; as INCLUDE columns it
+            # preferred walking the newest records or intersecting the prefix with the street's 128,000 records).
+            models.Index(fields=["name", "status", "org_unit"], name="veteran_name_prefix",
+                         opclasses=["varchar_pattern_ops", "text_ops", "int8_ops"], include=["id"]),
             models.Index(fields=["name_pinyin", "status", "org_unit"], name="veteran_pinyin_prefix",
                          opclasses=["varchar_pattern_ops", "text_ops", "int8_ops"], include=["id"]),
             models.Index(fields=["name_initials", "status", "org_unit"], name="veteran_initials_prefix",

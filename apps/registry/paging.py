@@ -67,7 +67,10 @@ def _after(order: list[tuple[str, bool]], values: list, forward: bool) -> Q:
     return condition
 
 
-def keyset_page(queryset: QuerySet, params, *, size: int = 50, count_cap: int = COUNT_CAP) -> KeysetPage:
+def keyset_page(queryset: QuerySet, params, *, size: int = 50, count_cap: int = COUNT_CAP,
+                counted: int | None = None) -> KeysetPage:
+    """One page of ``queryset`` after or before the cursor in ``params``. ``counted``: the matches already
+    counted up to ``count_cap + 1`` by the caller (a name search counts them while narrowing)."""
     order = _order(queryset)
     names = [name for name, _desc in order]
     after = params.get("after")
@@ -94,7 +97,10 @@ def keyset_page(queryset: QuerySet, params, *, size: int = 50, count_cap: int = 
         rows.reverse()
     # Counted on the unit column, not the id: the search and list indexes carry it (INCLUDE), so the count reads
     # the index alone instead of visiting up to 10,001 rows of the table.
-    capped_count = queryset.order_by().values("org_unit_id")[: count_cap + 1].count()
+    if counted is None:
+        capped_count = queryset.order_by().values("org_unit_id")[: count_cap + 1].count()
+    else:
+        capped_count = counted
     page = KeysetPage(rows=rows, size=size, total=min(capped_count, count_cap), total_capped=capped_count > count_cap,
                       is_first=not cursor or (cursor[0] == "before" and not has_more))
     if rows:

@@ -22,7 +22,11 @@ LIST_COLUMNS_ONLY = ("id", "name", "name_pinyin", "sex", "birth_date", "id_numbe
 
 
 def veteran_filterset(*, user: User, params, snapshot: reference.Snapshot | None = None) -> VeteranFilterSet:
-    return VeteranFilterSet(params or None, queryset=Veteran.objects.visible_to(user), user=user, snapshot=snapshot)
+    """The FilterSet over the user's records, scoped by the ids of their units (from the snapshot: a literal list
+    the planner can count, not a sub-select on the unit tree)."""
+    snapshot = snapshot or reference.snapshot()
+    return VeteranFilterSet(params or None, queryset=Veteran.objects.visible_to(user, units=snapshot.units), user=user,
+                            snapshot=snapshot)
 
 
 def attach_names(rows, snapshot: reference.Snapshot) -> None:

@@ -64,7 +64,8 @@ class VeteranListView(RoleRequiredMixin, TemplateView):
             ctx["filter_fields"] = filter_fields(filterset.form)
         searching = bool(self.request.GET.get("q", "").strip())
         ctx["page"] = keyset_page(queryset, self.request.GET, size=self.page_size,
-                                  count_cap=SEARCH_COUNT_CAP if searching else COUNT_CAP)
+                                  count_cap=SEARCH_COUNT_CAP if searching else COUNT_CAP,
+                                  counted=filterset.match_count)
         selectors.attach_names(ctx["page"].rows, filterset.snapshot)
         ctx["ordering"] = self.request.GET.get("ordering", "-id")
         ctx["query"] = self.request.GET

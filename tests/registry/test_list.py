@@ -121,3 +121,34 @@ def test_a_search_is_counted_to_a_lower_cap_than_the_list(client, users, people,
     assert len(searched.rows) == 2  # the rows themselves are all there
     listed = client.get(reverse("registry:veteran_list")).context["page"]
     assert (listed.total, listed.total_capped) == (3, False)
+
+
+@pytest.mark.parametrize(("cap", "total", "capped"), [(1000, 5, False), (2, 2, True)])
+def test_a_name_search_pages_alike_whether_its_matches_are_few_or_many(client, users, tree, monkeypatch,
+                                                                        cap, total, capped):
+    """Up to the cap a name search reads its matches by id, past it by walking the page's order: the user gets
+    the same rows in the same order, page by page, and nothing from outside the area or the other filters."""
+    from apps.registry import filters, views
+
+    monkeypatch.setattr(filters, "NARROW_MAX", cap)
+    monkeypatch.setattr(views, "SEARCH_COUNT_CAP", cap)
+    monkeypatch.setattr(views.VeteranListView, "page_size", 2)
+    for name in ("张一", "张二", "张三", "张四"):
+        make_veteran(tree["village_a1"], name=name)
+    make_veteran(tree["village_a2"], name="张五")
+    make_veteran(tree["village_b1"], name="张外")  # another street
+    make_veteran(tree["village_a1"], name="李张")  # 张 not at the start
+    login(client, users["street_a"])
+    for params, expected in (({"q": "张", "ordering": "name"}, ["张二", "张三", "张四", "张五", "张一"]),
+                             ({"q": "zh", "ordering": "-id"}, ["张五", "张四", "张三", "张二", "张一"]),
+                             ({"q": "z", "unit": tree["village_a2"].pk}, ["张五"])):
+        seen, current = [], dict(params)
+        while True:
+            page = client.get(reverse("registry:veteran_list"), current).context["page"]
+            seen += [v.name for v in page.rows]
+            if not page.next_cursor:
+                break
+            current = {**params, "after": page.next_cursor}
+        assert seen == expected, params
+    first = client.get(reverse("registry:veteran_list"), {"q": "张"}).context["page"]
+    assert (first.total, first.total_capped) == (total, capped)
