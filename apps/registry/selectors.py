@@ -113,12 +113,27 @@ def _set_prefetched(veteran: Veteran, name: str, objects: list) -> None:
     veteran._prefetched_objects_cache[name] = queryset
 
 
-def veteran_access_log(*, user: User, veteran: Veteran) -> QuerySet[AccessLog]:
-    """Who viewed, revealed or exported this record (visible to those who may see the record)."""
-    from django.contrib.contenttypes.models import ContentType
+ACCESS_PAGE = 50
 
-    return (AccessLog.objects.filter(content_type=ContentType.objects.get_for_model(Veteran), object_id=str(veteran.pk))
-            .select_related("user").order_by("-created_at"))
+
+def veteran_access_log(*, user: User, veteran: Veteran, before: str = "") -> tuple[list[AccessLog], str]:
+    """Who viewed, revealed or exported this record (shown to those who may see the record), newest first, fifty
+    at a time: the entries older than the ``before`` cursor, and the cursor of the next fifty ("" at the end;
+    an unreadable cursor starts from the newest)."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import Q
+    from django.utils.dateparse import parse_datetime
+
+    entries = (AccessLog.objects.filter(content_type=ContentType.objects.get_for_model(Veteran),
+                                        object_id=str(veteran.pk))
+               .select_related("user").order_by("-created_at", "-id"))
+    when, _sep, pk = before.partition("|")
+    when = parse_datetime(when) if when else None
+    if when is not None and pk.isdigit():
+        entries = entries.filter(Q(created_at__lt=when) | Q(created_at=when, id__lt=int(pk)))
+    rows = list(entries[: ACCESS_PAGE + 1])
+    following = f"{rows[ACCESS_PAGE - 1].created_at.isoformat()}|{rows[ACCESS_PAGE - 1].pk}" if len(rows) > ACCESS_PAGE else ""
+    return rows[:ACCESS_PAGE], following
 
 
 def veteran_history(*, veteran: Veteran):

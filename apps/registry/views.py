@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -73,17 +75,20 @@ class VeteranListView(RoleRequiredMixin, TemplateView):
 
 
 def filter_fields(form) -> list[dict]:
-    """The list's drop-downs with their options marked selected, prepared once (a template comparison per
-    option cost more than the page's queries)."""
+    """The list's drop-downs with their options made here, the current one selected (a template loop over a
+    hundred units and codes, each compared and escaped, cost more than the page's queries); escaped by
+    ``format_html_join``."""
     fields = []
     for field in form:
         if field.name in ("q", "ordering"):
             continue
         current = field.value()
         current = None if current is None else str(current)
-        fields.append({"name": field.html_name, "id": field.id_for_label, "label": field.label,
-                       "options": [(value, label, current is not None and str(value) == current)
-                                   for value, label in field.field.choices]})
+        selected = mark_safe(" selected")  # noqa: S308 - a constant
+        options = format_html_join("", '<option value="{}"{}>{}</option>',
+                                   ((value, selected if current is not None and str(value) == current else "", label)
+                                    for value, label in field.field.choices))
+        fields.append({"name": field.html_name, "id": field.id_for_label, "label": field.label, "options": options})
     return fields
 
 
@@ -132,7 +137,12 @@ class VeteranDetailView(RoleRequiredMixin, View):
             ctx["transfers"] = veteran.transfers.select_related("from_unit", "to_unit", "actor")
             ctx["activity"] = hooks.history_entries(veteran)
         elif tab == "access":
-            ctx["access"] = selectors.veteran_access_log(user=request.user, veteran=veteran)[:200]
+            older = request.GET.get("before", "")
+            ctx["access"], ctx["access_next"] = selectors.veteran_access_log(user=request.user, veteran=veteran,
+                                                                            before=older)
+            if older and request.htmx:  # "show older entries": the next rows of the table
+                ctx["access_older"] = True
+                return render(request, "partials/veteran_access_rows.html", ctx)
         template = "partials/veteran_tab.html" if request.htmx else "registry/veteran_detail.html"
         return render(request, template, ctx)
 
