@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from datetime import date
 
@@ -62,10 +64,7 @@ def search_terms(text: str) -> tuple[list[Q], bool]:
 
 
 def any_of(terms: list[Q]) -> Q:
-    condition = Q()
-    for term in terms:
-        condition |= term
-    return condition
+    return functools.reduce(operator.or_, terms)
 
 
 def narrow(queryset: QuerySet[Veteran], terms: list[Q]) -> tuple[QuerySet[Veteran], int]:
@@ -185,7 +184,7 @@ class VeteranFilterSet(django_filters.FilterSet):
 
     # Matches of a name search counted up to NARROW_MAX + 1 while filtering (None: not counted).
     match_count: int | None = None
-    prefix_terms: list[Q] | None = None  # a name search, applied by ``narrow`` once the other filters are
+    prefix_terms: list[Q] | None = None  # a name search, applied by ``narrow`` after the other filters
 
     @property
     def qs(self):
