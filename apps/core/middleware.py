@@ -4,8 +4,10 @@ import time
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
 
 from .auth import has_confirmed_device
 
@@ -56,3 +58,21 @@ class IdleTimeoutMiddleware:
             if now - session.get("_renewed", 0) >= self.RENEW_AFTER_SECONDS:
                 session["_renewed"] = now
         return response
+
+
+class ChosenLanguageMiddleware(LocaleMiddleware):
+    """Chinese unless the user chose another language in the menu (the language cookie). A browser's
+    Accept-Language is not followed on pages: a station PC installed in English still shows the portal in
+    Chinese. API clients, which set the header on purpose, are answered in the language they ask for."""
+
+    def process_request(self, request):
+        if request.path.startswith("/api/"):
+            return super().process_request(request)
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        try:
+            language = translation.get_supported_language_variant(chosen) if chosen else settings.LANGUAGE_CODE
+        except LookupError:
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        return None

@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "apps.core.middleware.IdleTimeoutMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "apps.core.middleware.ChosenLanguageMiddleware",  # Chinese unless chosen otherwise (LocaleMiddleware's kin)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
