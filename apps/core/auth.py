@@ -11,6 +11,8 @@ run with the user's id.
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.contrib.postgres.expressions import ArraySubquery
@@ -33,13 +35,21 @@ _SENTINEL = -731_904_262  # the user id the statement is compiled with, replaced
 _COMPILED: dict[str, tuple[str, tuple, int]] = {}  # database alias → (SQL, parameters, index of the user id)
 
 
+@functools.cache
+def _columns() -> tuple[list[str], list[str]]:
+    """The user's and the unit's fields, in the order the statement selects them."""
+    from .models import OrgUnit, User
+
+    return [f.attname for f in User._meta.concrete_fields], [f.attname for f in OrgUnit._meta.concrete_fields]
+
+
 def _statement(alias: str) -> tuple[str, tuple, int]:
     """The user with unit, role names, permission names and device check as one row, compiled once."""
     found = _COMPILED.get(alias)
     if found is None:
         from django.contrib.auth.models import Group
 
-        from .models import OrgUnit, User
+        from .models import User
 
         user_ref = OuterRef("pk")
         names = Group.objects.filter(user=user_ref).order_by("name").values("name")
@@ -47,8 +57,8 @@ def _statement(alias: str) -> tuple[str, tuple, int]:
                        .annotate(full_name=Concat("content_type__app_label", Value("."), "codename"))
                        .order_by().values("full_name").distinct())
         devices = _devices(user_ref)
-        columns = ([f.attname for f in User._meta.concrete_fields]
-                   + [f"org_unit__{f.attname}" for f in OrgUnit._meta.concrete_fields])
+        user_fields, unit_fields = _columns()
+        columns = [*user_fields, *(f"org_unit__{name}" for name in unit_fields)]
         query = (User._default_manager.using(alias)
                  .annotate(group_names=ArraySubquery(names), permission_names=ArraySubquery(permissions),
                            has_device=ExpressionWrapper(devices if devices is not None else Q(pk__in=[]),
@@ -77,8 +87,7 @@ class PortalBackend(ModelBackend):
             row = cursor.fetchone()
         if row is None:
             return None
-        user_fields = [f.attname for f in User._meta.concrete_fields]
-        unit_fields = [f.attname for f in OrgUnit._meta.concrete_fields]
+        user_fields, unit_fields = _columns()
         split = len(user_fields) + len(unit_fields)
         user = User.from_db(alias, user_fields, row[: len(user_fields)])
         unit_values = row[len(user_fields): split]

@@ -43,6 +43,8 @@ def _value(row, name: str):
 
 def _restore(name: str, value, queryset: QuerySet):
     field = queryset.model._meta.get_field(name)
+    if value is not None and field.get_internal_type() == "DateTimeField":
+        return dt.datetime.fromisoformat(value)
     if value is not None and field.get_internal_type() == "DateField":
         return dt.date.fromisoformat(value)
     return value

@@ -118,22 +118,17 @@ ACCESS_PAGE = 50
 
 def veteran_access_log(*, user: User, veteran: Veteran, before: str = "") -> tuple[list[AccessLog], str]:
     """Who viewed, revealed or exported this record (shown to those who may see the record), newest first, fifty
-    at a time: the entries older than the ``before`` cursor, and the cursor of the next fifty ("" at the end;
-    an unreadable cursor starts from the newest)."""
+    at a time (``paging.keyset_page``): the entries after the ``before`` cursor in that order, and the cursor of
+    the next fifty ("" at the end; an unreadable cursor starts from the newest)."""
     from django.contrib.contenttypes.models import ContentType
-    from django.db.models import Q
-    from django.utils.dateparse import parse_datetime
+
+    from .paging import keyset_page
 
     entries = (AccessLog.objects.filter(content_type=ContentType.objects.get_for_model(Veteran),
                                         object_id=str(veteran.pk))
                .select_related("user").order_by("-created_at", "-id"))
-    when, _sep, pk = before.partition("|")
-    when = parse_datetime(when) if when else None
-    if when is not None and pk.isdigit():
-        entries = entries.filter(Q(created_at__lt=when) | Q(created_at=when, id__lt=int(pk)))
-    rows = list(entries[: ACCESS_PAGE + 1])
-    following = f"{rows[ACCESS_PAGE - 1].created_at.isoformat()}|{rows[ACCESS_PAGE - 1].pk}" if len(rows) > ACCESS_PAGE else ""
-    return rows[:ACCESS_PAGE], following
+    page = keyset_page(entries, {"after": before}, size=ACCESS_PAGE, counted=0)  # the tab shows no total
+    return page.rows, page.next_cursor
 
 
 def veteran_history(*, veteran: Veteran):
