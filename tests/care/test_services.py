@@ -6,12 +6,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import psycopg
 import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from apps.care import engine, services
 from apps.care.choices import EscalationLevel, RuleKind, TaskStatus, VisitMode
@@ -20,6 +18,7 @@ from apps.core.models import Notification
 from apps.registry import services as registry_services
 from apps.registry.models import Code
 from tests.care.test_engine import key_recipient, occasion, rule, tasks
+from tests.connections import open_connection
 from tests.registry.factories import id_number, make_veteran
 
 pytestmark = pytest.mark.django_db
@@ -171,9 +170,7 @@ def test_a_run_killed_midway_is_completed_by_the_next(tree, users, monkeypatch, 
 
 
 def test_only_one_run_at_a_time(tree):
-    settings = connection.settings_dict
-    other = psycopg.connect(host=settings["HOST"] or None, port=settings["PORT"] or None, user=settings["USER"],
-                            dbname=settings["NAME"], autocommit=True)
+    other = open_connection()
     try:
         other.execute("SELECT pg_advisory_lock(%s)", [services.LOCK_KEY])
         with pytest.raises(services.RunInProgress):
