@@ -1,9 +1,14 @@
 """Development and demo (``make run``): embedded PostgreSQL and in-process tasks unless configured."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASE_URL, database_config, env
+from .base import BASE_DIR, DATABASE_URL, MIDDLEWARE, database_config, env
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: a debug page shows settings (DATABASE_URL among them) to whoever triggers an error.
+DEBUG = env.bool("DEBUG", default=False)
+# Static files are served by WhiteNoise straight from static/ (runserver serves them only with DEBUG on).
+MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789")
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="dev-only-field-encryption-key-not-for-production")
 
