@@ -25,12 +25,12 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from apps.core.choices import Role
 from apps.core.models import Notification, OrgUnit, User
 from apps.core.services import orgunit_create
-from tests.conftest import PASSWORD, login
+from tests.conftest import PASSWORD, api_token, login
 from tests.permissions import (  # noqa: E402
     A1_OUT_OF_SCOPE,
     A1_SCOPE,
@@ -295,7 +295,7 @@ def token_client():
 
     def _client(user: User) -> APIClient:
         api = APIClient()
-        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        api.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
         return api
 
     return _client
@@ -349,7 +349,7 @@ def test_token_of_inactive_user_is_refused(users, token_client):
 def test_admin_cannot_obtain_api_token_with_password_alone(client, users):
     response = client.post(reverse("api-token"), {"username": "admin", "password": PASSWORD})
     assert response.status_code != 200
-    assert not Token.objects.filter(user=users["admin"]).exists()
+    assert not AuthToken.objects.filter(user=users["admin"]).exists()
 
 
 # --- query counts stay flat as rows grow ----------------------------------------------------
