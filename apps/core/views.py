@@ -380,7 +380,6 @@ class ProfileView(LoginRequiredMixin, TemplateView):
         user = self.request.user
         ctx["has_totp"] = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
         ctx["token"] = AuthToken.objects.filter(user=user).order_by("-created").first()
-        ctx["disable_form"] = TokenForm()
         return ctx
 
 
