@@ -103,6 +103,25 @@ def login(client, user: User) -> None:
     session.save()
 
 
+def login_password_only(client, user: User) -> None:
+    """Log a user in who has a confirmed second-factor device but passed only the password step: the
+    session the second-factor rules are about (the middleware sends it to the verify page)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+    client.force_login(user)
+    session = client.session
+    session["_renewed"] = int(time.time())
+    session.save()
+
+
+def api_token(user: User) -> str:
+    """A fresh API token key for ``user`` (issued through the service: stored as a digest, expiring)."""
+    from apps.core.services import api_token_issue
+
+    return api_token_issue(user=user)[1]
+
+
 @pytest.fixture
 def login_as(client):
     def _login(user: User):

@@ -8,13 +8,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 LOGIN = "login"  # expected outcome: a redirect to the login page
+VERIFY = "verify"  # expected outcome: a redirect to the second step (core:otp_verify)
 REDIRECT = 302  # expected outcome: a redirect elsewhere (a POST action that succeeded)
 
 DISTRICT = frozenset({"admin", "leader", "bureau"})
 STATIONS = frozenset({"street_a", "street_b", "village_a1", "village_a2", "village_b1"})
 MANAGERS = frozenset({"manager_a", "manager_b"})
 AUTHENTICATED = DISTRICT | STATIONS | MANAGERS | {"enterprise", "nobody"}
-PRINCIPALS = sorted(AUTHENTICATED) + ["anon"]
+# An administrator whose session passed the password step only (a confirmed device, no code entered yet).
+# The other administrator, "admin", is the verified session. Every route sends this one to the second step
+# (``Route.password_only``) except the few the second step itself needs.
+PASSWORD_ONLY = "admin_password_only"
+PRINCIPALS = sorted(AUTHENTICATED) + [PASSWORD_ONLY, "anon"]
 ORGUNIT_VIEWERS = DISTRICT | STATIONS | MANAGERS  # hold core.view_orgunit
 # Who may see village A1 and the users in it; the rest of ORGUNIT_VIEWERS must get 404.
 A1_SCOPE = DISTRICT | {"street_a", "village_a1", "manager_a"}
@@ -35,6 +40,7 @@ class Route:
     not_found: frozenset[str] = frozenset()
     denied: int | str = 403
     anon: int | str = LOGIN
+    password_only: int | str = VERIFY  # what the password-only administrator session gets
     # Principals whose outcome differs from the rule above, with the reason in a comment.
     override: dict = field(default_factory=dict)
     # Principals checked elsewhere (a known defect has its own xfail test).
@@ -47,6 +53,8 @@ class Route:
     def expected(self, who: str) -> int | str:
         if who in self.override:
             return self.override[who]
+        if who == PASSWORD_ONLY:
+            return self.password_only
         if who == "anon":
             return self.anon
         if who in self.ok:

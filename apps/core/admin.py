@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
@@ -14,8 +15,21 @@ class OrgUnitAdmin(TreeAdmin):
     search_fields = ["name", "code"]
 
 
+class PasswordSetForm(AdminPasswordChangeForm):
+    """The admin site's "set password" also revokes the user's API tokens, as the portal's does."""
+
+    def save(self, commit=True):
+        user = super().save(commit)
+        if commit:
+            from .services import api_tokens_revoke
+
+            api_tokens_revoke(user=user)
+        return user
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    change_password_form = PasswordSetForm
     list_display = ["username", "real_name", "org_unit", "is_active", "last_login"]
     list_select_related = ["org_unit"]
     search_fields = ["username", "real_name", "phone"]

@@ -8,4 +8,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from . import lookups  # noqa: F401 — registers __any_of
+        from .auth import remember_session_start
+
+        user_logged_in.connect(remember_session_start, dispatch_uid="core.remember_session_start")

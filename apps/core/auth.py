@@ -11,7 +11,9 @@ run with the user's id.
 
 from __future__ import annotations
 
+import datetime
 import functools
+import time
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
@@ -20,7 +22,13 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Value
 from django.db.models.functions import Concat
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_otp import device_classes
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 
 def _devices(user_ref) -> Q | None:
@@ -125,3 +133,61 @@ def has_confirmed_device(user) -> bool:
         return False
     first, *rest = queries
     return first.union(*rest, all=True).exists() if rest else first.exists()
+
+
+# --- second factor: when the session began ------------------------------------------------------
+
+SESSION_STARTED_KEY = "auth_started_at"  # epoch seconds of the password step of this session
+
+
+def remember_session_start(sender, request, user, **kwargs) -> None:
+    """``user_logged_in`` receiver (every log-in path: the login page, the admin site, tests' force_login):
+    the second step accepts only devices confirmed before this moment (apps.core.views.OtpVerifyView)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_STARTED_KEY] = time.time()
+
+
+def devices_for_second_step(user, session):
+    """The user's confirmed TOTP devices that may verify this session: those confirmed before it began.
+    A device confirmed later (by enrolment in another session) cannot turn a password-only session into a
+    verified one. Sessions from before this rule carry no start and accept every confirmed device."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    devices = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk")
+    started = session.get(SESSION_STARTED_KEY)
+    if started is not None:
+        devices = devices.filter(Q(created_at__isnull=True)
+                                 | Q(created_at__lte=datetime.datetime.fromtimestamp(started, tz=datetime.UTC)))
+    return devices
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+
+class ApiTokenAuthentication(KnoxTokenAuthentication):
+    """``Authorization: Token <key>`` against django-rest-knox's hashed, expiring tokens.
+
+    Differs from knox's class in two ways: a header that is not valid UTF-8 is refused (knox raised, a 500),
+    and only the presented token is checked for expiry (knox also read all of the user's other tokens on every
+    request to delete expired ones; ``api_tokens_revoke`` and issuing a token remove a user's old tokens)."""
+
+    def authenticate_credentials(self, token: bytes):
+        try:
+            token.decode("utf-8")
+        except UnicodeDecodeError:
+            raise AuthenticationFailed(_("Invalid token.")) from None
+        return super().authenticate_credentials(token)
+
+    def _cleanup_token(self, auth_token) -> bool:
+        if auth_token.expiry is not None and auth_token.expiry < timezone.now():
+            auth_token.delete()
+            return True
+        return False
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.core.auth.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Token")  # noqa: S106 (the header word)

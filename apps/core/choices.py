@@ -30,6 +30,7 @@ class AccessAction(models.TextChoices):
     EXPORT = "export", _("Exported")
     DOWNLOAD = "download", _("Downloaded file")
     PRINT = "print", _("Printed")
+    SECOND_FACTOR = "second_factor", _("Changed two-step verification")
 
 
 class NotificationLevel(models.TextChoices):

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from .choices import AccessAction, Role
@@ -115,7 +116,15 @@ class TokenForm(forms.Form):
 
 
 class LoginForm(AuthenticationForm):
-    """Login with a plain Chinese message that also states the lockout rule."""
+    """Login with a plain Chinese message that also states the lockout rule.
+
+    The user name is checked against its length before the password is tried: AuthenticationForm only sets the
+    widget's maxlength, and a longer name reached the lockout table (255 characters) and failed there."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length or 150))
 
     def get_invalid_login_error(self) -> forms.ValidationError:
         return forms.ValidationError(

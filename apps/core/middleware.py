@@ -11,7 +11,7 @@ from django.utils import translation
 
 from .auth import has_confirmed_device
 
-EXEMPT_PREFIXES = ("/static/", "/media/", "/healthz", "/i18n/", "/account/login", "/account/logout", "/account/2fa/")
+EXEMPT_PREFIXES = ("/static/", "/media/", "/healthz", "/favicon.ico", "/i18n/", "/account/login", "/account/logout", "/account/2fa/")
 
 
 class AdminTwoFactorMiddleware:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from knox.models import AuthToken
 
 from .choices import AccessAction, JobStatus, OrgLevel, Role
 from .models import AccessLog, Job, Notification, OrgUnit, User
@@ -257,8 +258,10 @@ def user_set_password(*, actor: User | None, user: User, password: str) -> None:
         validate_password(password, user)
     except ValidationError as exc:
         raise ValidationError({"password": exc.messages}) from exc
-    user.set_password(password)
-    user.save(update_fields=["password"])
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        api_tokens_revoke(user=user)
 
 
 def user_is_locked(user: User) -> bool:
@@ -272,11 +275,75 @@ def user_unlock(*, actor: User, user: User) -> int:
     return axes_reset(username=user.username)
 
 
-def user_reset_second_factor(*, actor: User, user: User) -> None:
-    """Remove a user's TOTP and backup devices (lost phone); they enrol again at next login."""
+def user_reset_second_factor(*, actor: User, user: User, request=None) -> None:
+    """An administrator removes another user's TOTP and backup devices (lost phone); the user enrols again at
+    next log-in. Written to the access log; the user's API tokens are revoked. One's own factor is turned off
+    with ``second_factor_disable`` (a verified session and a current code), never here."""
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError(_("Turn off your own two-step verification on the My account page."))
+    _second_factor_remove(actor=actor, user=user, request=request, how="reset")
+
+
+def _second_factor_remove(*, actor: User | None, user: User, request, how: str) -> None:
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
+        removed = TOTPDevice.objects.filter(user=user).delete()[0] + StaticDevice.objects.filter(user=user).delete()[0]
+        api_tokens_revoke(user=user)
+        access_log_record(user=actor, action=AccessAction.SECOND_FACTOR, obj=user, request=request,
+                          detail={"change": how, "devices_removed": removed})
+
+
+def second_factor_enrol(*, user: User, device: TOTPDevice, token: str, session_verified: bool) -> bool:
+    """Confirm ``device`` (an unconfirmed TOTP device of ``user``, shown in this session) with a code from it.
+
+    The first device may be enrolled after the password step alone; a further device only from a session that
+    passed the second step (else the password alone would yield a second factor). Checked under a lock on the
+    user, so two sessions cannot both enrol a "first" device. The confirmed device counts from now
+    (``created_at``): a session that began earlier cannot be verified by it. Other unconfirmed devices of the
+    user are removed. Returns False when the code is wrong; raises ValidationError when enrolment is refused.
+    """
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        if not session_verified and TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            raise ValidationError(_("Two-step verification is already on: enter the code from your authenticator app."))
+        device = TOTPDevice.objects.select_for_update().filter(pk=device.pk, user=user, confirmed=False).first()
+        if device is None or not device.verify_token(token):
+            return False
+        device.confirmed = True
+        device.created_at = timezone.now()
+        device.save(update_fields=["confirmed", "created_at"])
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return True
+
+
+def second_factor_disable(*, user: User, token: str, session_verified: bool, request=None) -> None:
+    """Turn one's own second factor off: only from a verified session, with a current code from one of one's
+    confirmed devices (a stolen session or password alone cannot). Logged; API tokens are revoked."""
+    if not session_verified:
+        raise ValidationError(_("Verify with your authenticator app first."))
+    if settings.OTP_REQUIRED_FOR_ADMINS and user.is_portal_admin:
+        raise ValidationError(_("Administrators must keep two-step verification on."))
+    with transaction.atomic():  # a wrong code counts towards django-otp's back-off: committed, then refused
+        devices = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk")
+        accepted = any(device.verify_token(token) for device in devices)
+    if not accepted:
+        raise ValidationError({"token": _("The code is wrong or expired. Check the time on your phone and try again.")})
+    _second_factor_remove(actor=user, user=user, request=request, how="disable")
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+def api_token_issue(*, user: User) -> tuple[AuthToken, str]:
+    """A new API token for ``user``, replacing the previous ones. Only its digest is stored: the returned key
+    is shown once. It expires after API_TOKEN_TTL_DAYS."""
+    with transaction.atomic():
+        AuthToken.objects.filter(user=user).delete()
+        return AuthToken.objects.create(user=user, expiry=timedelta(days=settings.API_TOKEN_TTL_DAYS))
+
+
+def api_tokens_revoke(*, user: User) -> int:
+    """Revoke all of the user's API tokens (password changed or set, second factor removed)."""
+    return AuthToken.objects.filter(user=user).delete()[0]
 
 
 # --- background jobs --------------------------------------------------------------------------

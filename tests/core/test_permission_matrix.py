@@ -8,7 +8,9 @@ gets (403 for a logged-in user lacking the permission, the login page for an ano
 The records belong to the "owner": village A1 (unit), the village-A1 station user (user), and a
 notification addressed to that user. Principals:
 
-- district-wide roles: ``admin`` (second factor verified), ``leader``, ``bureau``
+- district-wide roles: ``admin`` (a verified session: password and second factor), ``leader``, ``bureau``
+- ``admin_password_only``: an administrator with a confirmed device whose session passed the password step
+  only; every route answers it with the second step (``VERIFY``) unless the route says otherwise
 - station users: ``street_a`` (parent of A1), ``village_a1`` (owner), ``village_a2`` (sibling),
   ``street_b``, ``village_b1`` (the other street)
 - ``manager_a`` / ``manager_b``: street station users of A / B who also may manage users and org
@@ -25,21 +27,23 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from apps.core.choices import Role
 from apps.core.models import Notification, OrgUnit, User
 from apps.core.services import orgunit_create
-from tests.conftest import PASSWORD, login
+from tests.conftest import PASSWORD, api_token, login, login_password_only
 from tests.permissions import (  # noqa: E402
     A1_OUT_OF_SCOPE,
     A1_SCOPE,
     AUTHENTICATED,
     LOGIN,
     ORGUNIT_VIEWERS,
+    PASSWORD_ONLY,
     PRINCIPALS,
     REDIRECT,
     USER_MANAGERS,
+    VERIFY,
     Route,
 )
 
@@ -60,10 +64,11 @@ def notification_pk(objs):
 
 MATRIX: list[Route] = [
     # --- project urls -------------------------------------------------------------------------
-    Route("healthz", ok=AUTHENTICATED, anon=200),
-    Route("favicon", ok=AUTHENTICATED, ok_status=301, anon=301),
-    Route("login", ok=AUTHENTICATED, ok_status=REDIRECT, anon=200),  # logged-in users go home
-    Route("logout", "post", ok=AUTHENTICATED, ok_status=LOGIN, anon=LOGIN),
+    # The routes the second step needs answer a password-only session; every other route sends it there.
+    Route("healthz", ok=AUTHENTICATED, anon=200, password_only=200),
+    Route("favicon", ok=AUTHENTICATED, ok_status=301, anon=301, password_only=301),
+    Route("login", ok=AUTHENTICATED, ok_status=REDIRECT, anon=200, password_only=REDIRECT),  # logged-in users go home
+    Route("logout", "post", ok=AUTHENTICATED, ok_status=LOGIN, anon=LOGIN, password_only=LOGIN),
     Route("password_change", ok=AUTHENTICATED),
     Route("api-schema", ok=AUTHENTICATED, anon=403),
     Route("api-docs", ok=AUTHENTICATED, anon=403),
@@ -134,9 +139,12 @@ MATRIX: list[Route] = [
     Route("core:notification_read_all", "post", ok=AUTHENTICATED, ok_status=REDIRECT),
     Route("core:profile", ok=AUTHENTICATED),
     Route("core:api_token_create", "post", ok=AUTHENTICATED, ok_status=REDIRECT),
-    # Enrolment page; the administrator (already enrolled by the login helper) is sent to the profile.
-    Route("core:otp_setup", ok=AUTHENTICATED, override={"admin": REDIRECT}),
-    Route("core:otp_verify", ok=AUTHENTICATED),
+    # Enrolment page: a verified session may add a device; a password-only one with a device is sent to the
+    # second step (it must not enrol one of its own), and so is its attempt to turn the factor off.
+    Route("core:otp_setup", ok=AUTHENTICATED),
+    Route("core:otp_setup", "post", data=lambda objs, who: {"token": "123456"}, ok=AUTHENTICATED),  # a wrong code
+    Route("core:otp_verify", ok=AUTHENTICATED, password_only=200),
+    Route("core:otp_verify", "post", data=lambda objs, who: {"token": "123456"}, ok=AUTHENTICATED, password_only=200),
     Route("core:otp_disable", "post", ok=AUTHENTICATED, ok_status=REDIRECT),
 ]
 
@@ -204,6 +212,7 @@ def principals(users, tree, make_user) -> dict[str, User | None]:
         manager = make_user(Role.STREET_STATION, unit, name)
         manager.groups.add(unit_managers)
         result[name] = User.objects.get(pk=manager.pk)
+    result[PASSWORD_ONLY] = make_user(Role.ADMIN, tree["district"], PASSWORD_ONLY)
     result["anon"] = None
     assert set(result) == set(PRINCIPALS)
     return result
@@ -225,6 +234,8 @@ def objects(users, tree) -> dict:
 def outcome(response) -> int | str:
     if response.status_code == 302 and response["Location"].startswith(reverse("login")):
         return LOGIN
+    if response.status_code == 302 and response["Location"].startswith(reverse("core:otp_verify")):
+        return VERIFY
     return response.status_code
 
 
@@ -246,7 +257,7 @@ def test_permission_matrix(client, principals, objects, route: Route):
         client.logout()
         if principals[who] is not None:
             # Fresh from the database: an earlier principal may have changed this user (password).
-            login(client, User.objects.get(pk=principals[who].pk))
+            (login_password_only if who == PASSWORD_ONLY else login)(client, User.objects.get(pk=principals[who].pk))
         send = getattr(client, route.method)
         data = route.data(objects, who)
         response = send(url, data if route.method == "post" else route.query, **route.headers)
@@ -277,10 +288,12 @@ def test_admin_site_is_for_staff_only(client, principals):
     for who in PRINCIPALS:
         client.logout()
         if principals[who] is not None:
-            login(client, principals[who])
+            (login_password_only if who == PASSWORD_ONLY else login)(client, principals[who])
         response = client.get("/admin/")
         if who == "admin":
             assert response.status_code == 200, who
+        elif who == PASSWORD_ONLY:
+            assert outcome(response) == VERIFY, who
         else:
             assert response.status_code != 200, who
             assert response.status_code == 302 and "/admin/login/" in response["Location"], who
@@ -295,7 +308,7 @@ def token_client():
 
     def _client(user: User) -> APIClient:
         api = APIClient()
-        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        api.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
         return api
 
     return _client
@@ -349,7 +362,7 @@ def test_token_of_inactive_user_is_refused(users, token_client):
 def test_admin_cannot_obtain_api_token_with_password_alone(client, users):
     response = client.post(reverse("api-token"), {"username": "admin", "password": PASSWORD})
     assert response.status_code != 200
-    assert not Token.objects.filter(user=users["admin"]).exists()
+    assert not AuthToken.objects.filter(user=users["admin"]).exists()
 
 
 # --- query counts stay flat as rows grow ----------------------------------------------------

@@ -7,11 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.core.models import AccessLog
 from apps.registry.models import Code, FamilyMember, Veteran
+from tests.conftest import api_token
 from tests.registry.factories import category, id_number, make_veteran
 
 pytestmark = pytest.mark.django_db
@@ -35,10 +35,13 @@ def family_detail(veteran_pk: int, pk: int) -> str:
 def api(users):
     """An API client authenticated by token as the named user."""
 
+    keys: dict[str, str] = {}  # one token per user: a new one would revoke the previous
+
     def _api(who: str, language: str = "zh-hans") -> APIClient:
         client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
-        token, _created = Token.objects.get_or_create(user=users[who])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        if who not in keys:
+            keys[who] = api_token(users[who])
+        client.credentials(HTTP_AUTHORIZATION=f"Token {keys[who]}")
         return client
 
     return _api

@@ -1,3 +1,5 @@
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..models import Notification, OrgUnit, User
@@ -32,3 +34,25 @@ class NotificationSerializer(serializers.ModelSerializer):
         model = Notification
         fields = ["id", "title", "body", "link", "level", "created_at", "read_at"]
         read_only_fields = fields
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    """User name and password for an API token. The user name is bounded like the login form's (a longer one
+    is a 400, never a write to the lockout table, whose column holds 255 characters)."""
+
+    username = serializers.CharField(label=_("User name"), max_length=User._meta.get_field("username").max_length,
+                                     write_only=True)
+    password = serializers.CharField(label=_("Password"), max_length=4096, style={"input_type": "password"},
+                                     trim_whitespace=False, write_only=True)
+
+    def validate(self, attrs):
+        user = authenticate(request=self.context.get("request"), username=attrs["username"], password=attrs["password"])
+        if not user:
+            raise serializers.ValidationError(_("Unable to log in with provided credentials."), code="authorization")
+        attrs["user"] = user
+        return attrs
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="The key: shown in this answer only.")
+    expiry = serializers.DateTimeField(help_text="When the token stops working (API_TOKEN_TTL_DAYS).")

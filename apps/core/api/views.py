@@ -4,17 +4,24 @@ from django.utils.translation import gettext as _
 from django_otp import user_has_device
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
-from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import services
 from ..models import Notification, OrgUnit
 from ..scoping import HasModelPermission, ScopedViewSetMixin
-from .serializers import MeSerializer, NotificationSerializer, OrgUnitSerializer
+from .serializers import (
+    MeSerializer,
+    NotificationSerializer,
+    OrgUnitSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+)
 
 
 class OrgUnitViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
@@ -55,19 +62,28 @@ class NotificationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retr
         return Response(self.get_serializer(notification).data)
 
 
-class ObtainTokenView(ObtainAuthToken):
+class ObtainTokenView(APIView):
     """Token for scripts by user name and password. Accounts with a second factor (all administrators)
-    must issue their token from the profile page after verifying it, never by password alone."""
+    must issue their token from the profile page after verifying it, never by password alone.
 
+    Each call issues a new token and revokes the user's previous ones; the key is in this answer only (the
+    database keeps a digest) and expires after API_TOKEN_TTL_DAYS (``expiry``)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    parser_classes = [FormParser, MultiPartParser, JSONParser]
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer})
     def post(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
+        serializer = TokenRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]
         if user_has_device(user, confirmed=True) or (settings.OTP_REQUIRED_FOR_ADMINS and user.is_portal_admin):
             raise ValidationError({"non_field_errors": [
                 _("This account uses two-step verification: issue the API token on the My account page.")]})
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        instance, key = services.api_token_issue(user=user)
+        return Response(TokenSerializer({"token": key, "expiry": instance.expiry}).data)
 
 
 class MeView(APIView):
