@@ -30,6 +30,7 @@ class AccessAction(models.TextChoices):
     EXPORT = "export", _("Exported")
     DOWNLOAD = "download", _("Downloaded file")
     PRINT = "print", _("Printed")
+    SEARCH = "search", _("Searched by ID number")
 
 
 class NotificationLevel(models.TextChoices):
