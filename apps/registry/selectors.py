@@ -147,7 +147,7 @@ ACCESS_WHAT = [("photo", gettext_lazy("Visit photo")), ("visit", gettext_lazy("V
                ("plaque_photo", gettext_lazy("Signed plaque register (photo)")),
                ("plaque", gettext_lazy("Honor plaque record")),
                ("notice_photo", gettext_lazy("Signed merit notice receipt (photo)")),
-               ("notice", gettext_lazy("Merit notice record")), ("attachment", gettext_lazy("Document")),
+               ("notice", gettext_lazy("Merit notice record")), ("attachment", gettext_lazy("Document scan")),
                ("form", gettext_lazy("Edit form")), ("id_number", gettext_lazy("Search by ID number"))]
 
 
