@@ -352,7 +352,10 @@ class ExportedVeteran(models.Model):
     ``exporting.veteran_export``; deleted with its entry when the access log is purged."""
 
     pk = models.CompositePrimaryKey("entry_id", "veteran_id")
-    entry = models.ForeignKey("core.AccessLog", on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The database deletes the links with their entry (ON DELETE CASCADE, added by migration 0010): left to Django,
+    # a cascade would make the nightly purge load every old entry into memory instead of deleting them in one query.
+    entry = models.ForeignKey("core.AccessLog", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+",
+                              db_index=False)
     veteran = models.ForeignKey(Veteran, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:

@@ -91,9 +91,25 @@ def test_an_export_appears_on_the_tab_of_each_person_it_contained(client, users,
     login(client, users["admin"])
     tab = client.get(reverse("registry:veteran_detail", args=[other.pk]), {"tab": "access"})
     assert entry not in tab.context["access"]
-    # Purging the log removes the links with their entry.
-    AccessLog.objects.filter(pk=entry.pk).delete()
-    assert not ExportedVeteran.objects.exists()
+
+
+def test_the_purge_deletes_old_exports_with_their_links(users, tree, zhang):
+    """The database cascades the links: the purge neither loads old entries nor counts links as entries."""
+    from array import array
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.services import audit_purge
+
+    old = AccessLog.objects.create(user=users["admin"], action=AccessAction.EXPORT)
+    AccessLog.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=400))
+    kept = AccessLog.objects.create(user=users["admin"], action=AccessAction.EXPORT)
+    for entry in (old, kept):
+        exporting.exported_records_link(entry=entry, ids=array("q", [zhang.pk]))
+    result = audit_purge()
+    assert result.access_log == 1
+    assert list(ExportedVeteran.objects.values_list("entry_id", flat=True)) == [kept.pk]
 
 
 def test_a_background_export_names_its_records_too(client, users, tree, zhang, settings,
