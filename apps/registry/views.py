@@ -91,18 +91,24 @@ def list_id_search(request) -> filters.IdSearch | None:
     return filters.id_search_lookup(request.session, token)
 
 
+def _list_redirect(params, *, drop: tuple[str, ...] = (), **extra: str):
+    """To the list with the filters of ``params`` (paging and ``drop`` left out) and ``extra``; 303: the browser, and
+    htmx's request, follow with a GET."""
+    query = QueryDict(mutable=True)
+    for key, values in params.lists():
+        if key in filters.VeteranFilterSet.base_filters and key not in ("after", "before", *drop):
+            query.setlist(key, [v for v in values if v])
+    query.update(extra)
+    response = redirect(f"{reverse('registry:veteran_list')}?{query.urlencode()}")
+    response.status_code = 303
+    return response
+
+
 def _id_search_redirect(request, params, number: str):
     """Log the search, keep it in the session and open the list with its token instead of the number."""
     token = filters.id_search_store(request.session, number)
     services.veteran_id_search_log(actor=request.user, number=number, request=request)
-    query = QueryDict(mutable=True)
-    for key, values in params.lists():
-        if key in filters.VeteranFilterSet.base_filters and key not in ("q", "after", "before"):
-            query.setlist(key, [v for v in values if v])
-    query["idt"] = token
-    response = redirect(f"{reverse('registry:veteran_list')}?{query.urlencode()}")
-    response.status_code = 303  # the browser (and htmx's request) follows with a GET
-    return response
+    return _list_redirect(params, drop=("q",), idt=token)
 
 
 class VeteranSearchView(RoleRequiredMixin, View):
@@ -115,13 +121,7 @@ class VeteranSearchView(RoleRequiredMixin, View):
         number = filters.id_search_number(request.POST.get("q", ""))
         if number is not None:
             return _id_search_redirect(request, request.POST, number)
-        query = QueryDict(mutable=True)
-        for key, values in request.POST.lists():
-            if key in filters.VeteranFilterSet.base_filters and key not in ("after", "before"):
-                query.setlist(key, [v for v in values if v])
-        response = redirect(f"{reverse('registry:veteran_list')}?{query.urlencode()}")
-        response.status_code = 303
-        return response
+        return _list_redirect(request.POST)
 
 
 def filter_fields(form) -> list[dict]:
