@@ -17,10 +17,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 
+from apps.core.choices import AccessAction
 from apps.core.files import private_file_response
 from apps.core.forms import apply_errors
 from apps.core.models import OrgUnit
 from apps.core.scoping import RoleRequiredMixin
+from apps.core.services import access_log_record
 from apps.registry.models import Veteran
 
 from . import rows, selectors, services
@@ -176,6 +178,8 @@ class VisitDetailView(RoleRequiredMixin, View):
             visit = selectors.visit_detail(user=request.user, pk=pk)
         except Visit.DoesNotExist as exc:
             raise Http404 from exc
+        access_log_record(user=request.user, action=AccessAction.VIEW, obj=visit.veteran, request=request,
+                          detail={"visit": visit.pk})
         return render(request, "care/visit_detail.html", {"visit": visit})
 
 
@@ -185,8 +189,12 @@ class VisitPhotoView(RoleRequiredMixin, View):
     permission_required = "care.view_visit"
 
     def get(self, request, pk: int, photo_pk: int):
-        photo = get_object_or_404(VisitPhoto.objects.visible_to(request.user), pk=photo_pk, visit_id=pk)
-        return private_file_response(photo.file)
+        photo = get_object_or_404(VisitPhoto.objects.visible_to(request.user).select_related("visit__veteran"),
+                                  pk=photo_pk, visit_id=pk)
+        response = private_file_response(photo.file)
+        access_log_record(user=request.user, action=AccessAction.DOWNLOAD, obj=photo.visit.veteran, request=request,
+                          detail={"visit": pk, "photo": photo.pk})
+        return response
 
 
 # --- life events --------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ class AccessAction(models.TextChoices):
     DOWNLOAD = "download", _("Downloaded file")
     PRINT = "print", _("Printed")
     SECOND_FACTOR = "second_factor", _("Changed two-step verification")
+    SEARCH = "search", _("Searched by ID number")
 
 
 class NotificationLevel(models.TextChoices):

@@ -12,9 +12,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from apps.core.choices import AccessAction
 from apps.core.files import private_file_response
 from apps.core.forms import apply_errors
 from apps.core.scoping import RoleRequiredMixin
+from apps.core.services import access_log_record
 from apps.registry import selectors as registry_selectors
 from apps.registry.models import Veteran
 
@@ -141,6 +143,8 @@ class PlaqueDetailView(RoleRequiredMixin, View):
             record = selectors.plaque_detail(user=request.user, pk=pk)
         except PlaqueRecord.DoesNotExist as exc:
             raise Http404 from exc
+        access_log_record(user=request.user, action=AccessAction.VIEW, obj=record.veteran, request=request,
+                          detail={"plaque": record.pk})
         return render(request, "honors/plaque_detail.html", {"record": record})
 
 
@@ -152,6 +156,8 @@ class NoticeDetailView(RoleRequiredMixin, View):
             notice = selectors.notice_detail(user=request.user, pk=pk)
         except MeritNotice.DoesNotExist as exc:
             raise Http404 from exc
+        access_log_record(user=request.user, action=AccessAction.VIEW, obj=notice.veteran, request=request,
+                          detail={"notice": notice.pk})
         return render(request, "honors/notice_detail.html", {"notice": notice})
 
 
@@ -200,7 +206,10 @@ def plaque_photo(request, pk: int):
         record = selectors.plaque_detail(user=request.user, pk=pk)
     except PlaqueRecord.DoesNotExist as exc:
         raise Http404 from exc
-    return private_file_response(record.signature)
+    response = private_file_response(record.signature)
+    access_log_record(user=request.user, action=AccessAction.DOWNLOAD, obj=record.veteran, request=request,
+                      detail={"plaque": record.pk, "plaque_photo": True})
+    return response
 
 
 @login_required
@@ -210,4 +219,7 @@ def notice_photo(request, pk: int):
         notice = selectors.notice_detail(user=request.user, pk=pk)
     except MeritNotice.DoesNotExist as exc:
         raise Http404 from exc
-    return private_file_response(notice.signature)
+    response = private_file_response(notice.signature)
+    access_log_record(user=request.user, action=AccessAction.DOWNLOAD, obj=notice.veteran, request=request,
+                      detail={"notice": notice.pk, "notice_photo": True})
+    return response

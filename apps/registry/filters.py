@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import operator
 import re
+import secrets
+from dataclasses import dataclass
 from datetime import date
 
 import django_filters
@@ -52,8 +54,8 @@ def search_terms(text: str) -> tuple[list[Q], bool]:
     if not text:
         return [], False
     normalized = idnumber.normalize(text)
-    if ID_LIKE.match(normalized):
-        number = idnumber.convert_15(normalized) if len(normalized) == 15 else normalized
+    number = id_search_number(normalized)
+    if number is not None:
         return [Q(id_number_hash=crypto.blind_index(number))], False
     if PHONE_LIKE.match(normalized):
         return [Q(phone=normalized)], False
@@ -61,6 +63,44 @@ def search_terms(text: str) -> tuple[list[Q], bool]:
     if LETTERS.match(lowered):
         return [Q(name_initials__startswith=lowered), Q(name_pinyin__startswith=lowered)], True
     return [Q(name__startswith="".join(text.split()))], True
+
+
+def id_search_number(text: str) -> str | None:
+    """The full ID number (18 digits) a search is for, or None when the text is not one."""
+    normalized = idnumber.normalize(text)
+    if not ID_LIKE.match(normalized):
+        return None
+    return idnumber.convert_15(normalized) if len(normalized) == 15 else normalized
+
+
+# --- search by full ID number without the number in a URL -------------------------------------------------------
+# The list's search form POSTs a full ID number (``views.VeteranSearchView``); the session keeps the number's blind
+# index and masked form under a random token, and the list is opened with ``?idt=<token>``. Neither the URL, the
+# server's log nor the browser's history holds the number, and the token means nothing outside the session.
+ID_SEARCH_SESSION_KEY = "registry_id_searches"
+ID_SEARCH_KEEP = 20  # the latest searches of a session stay usable (back button, pages, sorting)
+
+
+@dataclass(frozen=True)
+class IdSearch:
+    blind_index: str | None  # None: the token is unknown or expired (the list shows nothing)
+    masked: str = ""
+
+
+def id_search_store(session, number: str) -> str:
+    """Keep a search for ``number`` in the session; returns its token."""
+    token = secrets.token_urlsafe(12)
+    searches = dict(session.get(ID_SEARCH_SESSION_KEY) or {})
+    searches[token] = [crypto.blind_index(number), idnumber.mask(number)]
+    for old in list(searches)[:-ID_SEARCH_KEEP]:
+        del searches[old]
+    session[ID_SEARCH_SESSION_KEY] = searches
+    return token
+
+
+def id_search_lookup(session, token: str) -> IdSearch:
+    found = (session.get(ID_SEARCH_SESSION_KEY) or {}).get(token or "")
+    return IdSearch(*found) if found else IdSearch(None)
 
 
 def any_of(terms: list[Q]) -> Q:
@@ -159,8 +199,10 @@ class VeteranFilterSet(django_filters.FilterSet):
         model = Veteran
         fields = ["q", "unit", "category", "care", "discharge_mode", "tag", "age", "sex", "status"]
 
-    def __init__(self, data=None, *args, user=None, snapshot: reference.Snapshot | None = None, **kwargs):
+    def __init__(self, data=None, *args, user=None, snapshot: reference.Snapshot | None = None,
+                 id_search: IdSearch | None = None, **kwargs):
         super().__init__(data, *args, **kwargs)
+        self.id_search = id_search  # a search by full ID number, resolved from its token (see ``id_search_store``)
         # The field may already be built (and copied from the class) by schema generation: set both.
         units = OrgUnit.objects.visible_to(user)
         self.filters["unit"].queryset = units
@@ -190,6 +232,9 @@ class VeteranFilterSet(django_filters.FilterSet):
     def qs(self):
         if not hasattr(self, "_final_qs"):  # built once: a name search reads its matches' ids
             qs = super().qs
+            if self.id_search is not None:
+                qs = (qs.filter(id_number_hash=self.id_search.blind_index) if self.id_search.blind_index
+                      else qs.none())
             data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
             if not data.get("status"):
                 qs = qs.filter(status=VeteranStatus.ACTIVE)

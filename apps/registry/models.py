@@ -344,3 +344,25 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class ExportedVeteran(models.Model):
+    """A person contained in an export: links the export's access-log entry to each record in the file, so that the
+    export shows on the person's "viewed or exported by" tab. Written set-based (one ``INSERT … SELECT unnest``) by
+    ``exporting.veteran_export``; deleted with its entry when the access log is purged."""
+
+    pk = models.CompositePrimaryKey("entry_id", "veteran_id")
+    # The database deletes the links with their entry (ON DELETE CASCADE, added by migration 0010): left to Django,
+    # a cascade would make the nightly purge load every old entry into memory instead of deleting them in one query.
+    entry = models.ForeignKey("core.AccessLog", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+",
+                              db_index=False)
+    veteran = models.ForeignKey(Veteran, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        verbose_name = _("exported record")
+        verbose_name_plural = _("exported records")
+        # The tab's look-up: the entries that contained one person (an index-only scan).
+        indexes = [models.Index(fields=["veteran", "entry"], name="exported_veteran_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}:{self.veteran_id}"

@@ -5,15 +5,18 @@ from __future__ import annotations
 import copy
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, QuerySet
+from django.db.models import OuterRef, Q, QuerySet
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from apps.core.choices import AccessAction
 from apps.core.models import AccessLog, User
 
 from . import reference
-from .filters import VeteranFilterSet
-from .models import Code, Veteran
+from .filters import IdSearch, VeteranFilterSet
+from .models import Code, ExportedVeteran, Veteran
 
 # Columns the list page reads (sort keys included, for the keyset cursor). Unit and code names come from
 # the reference snapshot, not from joins.
@@ -21,12 +24,13 @@ LIST_COLUMNS_ONLY = ("id", "name", "name_pinyin", "sex", "birth_date", "id_numbe
                      "discharge_date", "org_unit_id", "primary_category_id", "discharge_mode_id")
 
 
-def veteran_filterset(*, user: User, params, snapshot: reference.Snapshot | None = None) -> VeteranFilterSet:
+def veteran_filterset(*, user: User, params, snapshot: reference.Snapshot | None = None,
+                      id_search: IdSearch | None = None) -> VeteranFilterSet:
     """The FilterSet over the user's records, scoped by the ids of their units (from the snapshot: a literal list
-    the planner can count, not a sub-select on the unit tree)."""
+    the planner can count, not a sub-select on the unit tree). ``id_search``: a search by full ID number."""
     snapshot = snapshot or reference.snapshot()
     return VeteranFilterSet(params or None, queryset=Veteran.objects.visible_to(user, units=snapshot.units), user=user,
-                            snapshot=snapshot)
+                            snapshot=snapshot, id_search=id_search)
 
 
 def attach_names(rows, snapshot: reference.Snapshot) -> None:
@@ -117,18 +121,58 @@ ACCESS_PAGE = 50
 
 
 def veteran_access_log(*, user: User, veteran: Veteran, before: str = "") -> tuple[list[AccessLog], str]:
-    """Who viewed, revealed or exported this record (shown to those who may see the record), newest first, fifty
+    """Who viewed, revealed, searched or exported this record (exports that contained it included; shown to those
+    who may see the record), newest first, fifty
     at a time (``paging.keyset_page``): the entries after the ``before`` cursor in that order, and the cursor of
     the next fifty ("" at the end; an unreadable cursor starts from the newest)."""
     from django.contrib.contenttypes.models import ContentType
 
     from .paging import keyset_page
 
-    entries = (AccessLog.objects.filter(content_type=ContentType.objects.get_for_model(Veteran),
-                                        object_id=str(veteran.pk))
-               .select_related("user").order_by("-created_at", "-id"))
+    about = Q(content_type=ContentType.objects.get_for_model(Veteran), object_id=str(veteran.pk))
+    # Exports that contained the person: their entries' ids first (an index-only scan of the link table), then one
+    # bitmap OR of the two indexes (an ``IN (subquery)`` would be a filter over every entry of the log).
+    exported = list(ExportedVeteran.objects.filter(veteran_id=veteran.pk).values_list("entry_id", flat=True))
+    if exported:
+        about |= Q(pk__any_of=exported)
+    entries = AccessLog.objects.filter(about).select_related("user").order_by("-created_at", "-id")
     page = keyset_page(entries, {"after": before}, size=ACCESS_PAGE, counted=0)  # the tab shows no total
+    for entry in page.rows:
+        entry.what = access_entry_what(entry)
     return page.rows, page.next_cursor
+
+
+# Detail keys of access-log entries about a person (the first present names what was read).
+ACCESS_WHAT = [("photo", gettext_lazy("Visit photo")), ("visit", gettext_lazy("Visit record")),
+               ("plaque_photo", gettext_lazy("Signed plaque register (photo)")),
+               ("plaque", gettext_lazy("Honor plaque record")),
+               ("notice_photo", gettext_lazy("Signed merit notice receipt (photo)")),
+               ("notice", gettext_lazy("Merit notice record")), ("attachment", gettext_lazy("Document scan")),
+               ("form", gettext_lazy("Edit form")), ("id_number", gettext_lazy("Search by ID number"))]
+
+
+def veteran_opened_lately(*, user: User, veteran: Veteran) -> bool:
+    """Whether ``user``'s opening of this record is already in the access log (within a session's idle time): the
+    tabs of one visit to the person page are not logged again."""
+    from django.conf import settings
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    since = timezone.now() - timezone.timedelta(minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES)
+    return AccessLog.objects.filter(content_type=ContentType.objects.get_for_model(Veteran), object_id=str(veteran.pk),
+                                    created_at__gte=since, user=user, action=AccessAction.VIEW,
+                                    detail={}).exists()
+
+
+def access_entry_what(entry: AccessLog) -> str:
+    """What an entry of the person's tab read: the page, a visit, a photo, an export of n records…"""
+    detail = entry.detail or {}
+    if entry.action == AccessAction.EXPORT:
+        return _("Veteran list export (%(n)s records)") % {"n": detail.get("rows", "?")}
+    for key, label in ACCESS_WHAT:
+        if key in detail:
+            return str(label)
+    return ""
 
 
 def veteran_history(*, veteran: Veteran):

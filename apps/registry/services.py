@@ -182,6 +182,20 @@ def veteran_reveal_id(*, actor: User, veteran: Veteran, request=None) -> str:
     return number
 
 
+def veteran_id_search_log(*, actor: User, number: str, request=None) -> int:
+    """Write a search by full ID number to the access log: one entry for each record in the user's scope that it
+    found (closed ones too), or one without a record when it found none. Returns the number found."""
+    found = list(Veteran.objects.visible_to(actor).filter(id_number_hash=crypto.blind_index(number)))
+    masked = idnumber.mask(number)
+    for veteran in found:
+        access_log_record(user=actor, action=AccessAction.SEARCH, obj=veteran, request=request,
+                          detail={"id_number": masked})
+    if not found:
+        access_log_record(user=actor, action=AccessAction.SEARCH, request=request, object_repr=masked,
+                          detail={"id_number": masked, "found": 0})
+    return len(found)
+
+
 def family_member_save(*, actor: User | None, veteran: Veteran, member: FamilyMember | None = None,
                        id_number: str = "", **fields: Any) -> FamilyMember:
     """Add or change a family member; their own ID number is validated and encrypted too."""

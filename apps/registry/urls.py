@@ -8,6 +8,7 @@ app_name = "registry"
 
 urlpatterns = [
     path("", views.VeteranListView.as_view(), name="veteran_list"),
+    path("search/", views.VeteranSearchView.as_view(), name="veteran_search"),
     path("new/", views.VeteranCreateView.as_view(), name="veteran_create"),
     path("<int:pk>/", views.VeteranDetailView.as_view(), name="veteran_detail"),
     path("<int:pk>/edit/", views.VeteranEditView.as_view(), name="veteran_edit"),

@@ -4,8 +4,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
@@ -20,7 +21,7 @@ from apps.core.forms import apply_errors
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 
-from . import hooks, reference, selectors, services
+from . import filters, hooks, reference, selectors, services
 from .forms import (
     AttachmentForm,
     CardCreateForm,
@@ -56,10 +57,18 @@ class VeteranListView(RoleRequiredMixin, TemplateView):
             return ["partials/veteran_table.html"]
         return [self.template_name]
 
+    def get(self, request, *args, **kwargs):
+        number = filters.id_search_number(request.GET.get("q", ""))
+        if number is not None:  # typed into the address bar, or sent without the page's script: out of the URL
+            return _id_search_redirect(request, request.GET, number)
+        return super().get(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
+        id_search = list_id_search(self.request)
         filterset = selectors.veteran_filterset(user=self.request.user, params=self.request.GET,
-                                                snapshot=reference.snapshot(self.request))
+                                                snapshot=reference.snapshot(self.request), id_search=id_search)
+        ctx["id_search"] = id_search
         queryset = filterset.qs.only(*selectors.LIST_COLUMNS_ONLY)
         ctx["filter"] = filterset
         if not (self.request.htmx and not self.request.htmx.boosted):  # the table alone has no form
@@ -72,6 +81,47 @@ class VeteranListView(RoleRequiredMixin, TemplateView):
         ctx["ordering"] = self.request.GET.get("ordering", "-id")
         ctx["query"] = self.request.GET
         return ctx
+
+
+def list_id_search(request) -> filters.IdSearch | None:
+    """The search by full ID number the list's ``idt`` names (None without one; a name search in ``q`` wins)."""
+    token = request.GET.get("idt", "")
+    if not token or request.GET.get("q", "").strip():
+        return None
+    return filters.id_search_lookup(request.session, token)
+
+
+def _list_redirect(params, *, drop: tuple[str, ...] = (), **extra: str):
+    """To the list with the filters of ``params`` (paging and ``drop`` left out) and ``extra``; 303: the browser, and
+    htmx's request, follow with a GET."""
+    query = QueryDict(mutable=True)
+    for key, values in params.lists():
+        if key in filters.VeteranFilterSet.base_filters and key not in ("after", "before", *drop):
+            query.setlist(key, [v for v in values if v])
+    query.update(extra)
+    response = redirect(f"{reverse('registry:veteran_list')}?{query.urlencode()}")
+    response.status_code = 303
+    return response
+
+
+def _id_search_redirect(request, params, number: str):
+    """Log the search, keep it in the session and open the list with its token instead of the number."""
+    token = filters.id_search_store(request.session, number)
+    services.veteran_id_search_log(actor=request.user, number=number, request=request)
+    return _list_redirect(params, drop=("q",), idt=token)
+
+
+class VeteranSearchView(RoleRequiredMixin, View):
+    """The list's search box posts here when it holds a full ID number (``static/js/portal.js``), so that the number
+    is never in a URL; anything else goes back to the list as an ordinary GET search."""
+
+    permission_required = "registry.view_veteran"
+
+    def post(self, request):
+        number = filters.id_search_number(request.POST.get("q", ""))
+        if number is not None:
+            return _id_search_redirect(request, request.POST, number)
+        return _list_redirect(request.POST)
 
 
 def filter_fields(form) -> list[dict]:
@@ -114,7 +164,9 @@ class VeteranDetailView(RoleRequiredMixin, View):
 
     def get(self, request, pk: int):
         veteran = _veteran_or_404(request, pk)
-        if not request.htmx:  # one entry per opening of the record, not per tab
+        # One entry per opening of the record, not per tab: a tab loaded by htmx is logged only when this user has
+        # not opened the record lately (a script that reads tabs alone is logged all the same).
+        if not request.htmx or not selectors.veteran_opened_lately(user=request.user, veteran=veteran):
             access_log_record(user=request.user, action=AccessAction.VIEW, obj=veteran, request=request)
         tab = request.GET.get("tab", "basic")
         extra_tabs = hooks.tabs_for(request.user)
@@ -140,6 +192,7 @@ class VeteranDetailView(RoleRequiredMixin, View):
             older = request.GET.get("before", "")
             ctx["access"], ctx["access_next"] = selectors.veteran_access_log(user=request.user, veteran=veteran,
                                                                             before=older)
+            ctx["show_ip"] = request.user.is_portal_admin  # where people were is for administrators only
             if older and request.htmx:  # "show older entries": the next rows of the table
                 ctx["access_older"] = True
                 return render(request, "partials/veteran_access_rows.html", ctx)
@@ -181,6 +234,8 @@ class VeteranEditView(RoleRequiredMixin, View):
 
     def get(self, request, pk: int):
         veteran = _veteran_or_404(request, pk)
+        access_log_record(user=request.user, action=AccessAction.VIEW, obj=veteran, request=request,
+                          detail={"form": "edit"})
         return self._render(request, VeteranForm(instance=veteran), veteran)
 
     def post(self, request, pk: int):

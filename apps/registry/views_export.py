@@ -20,6 +20,7 @@ from apps.core.scoping import RoleRequiredMixin
 # tasks_export: registers the export task in web processes, so the download centre can re-run it.
 from . import exporting, pdf, selectors, tasks_export  # noqa: F401
 from .models import Veteran
+from .views import list_id_search
 
 
 class ExportForm(forms.Form):
@@ -42,7 +43,8 @@ class VeteranExportView(RoleRequiredMixin, View):
     template_name = "partials/job_export_form.html"
 
     def _context(self, request, form):
-        filterset = selectors.veteran_filterset(user=request.user, params=exporting.export_params(request.GET))
+        filterset = selectors.veteran_filterset(user=request.user, params=exporting.export_params(request.GET),
+                                                id_search=list_id_search(request))
         limit = exporting.sync_max_rows()
         count, over = exporting.count_capped(filterset.qs, limit)
         return {
@@ -67,7 +69,9 @@ class VeteranExportView(RoleRequiredMixin, View):
         if not form.is_valid():
             return self._render(request, form)
         unmasked = bool(form.cleaned_data.get("unmasked"))
-        filterset = selectors.veteran_filterset(user=request.user, params=exporting.export_params(request.GET))
+        id_search = list_id_search(request)
+        filterset = selectors.veteran_filterset(user=request.user, params=exporting.export_params(request.GET),
+                                                id_search=id_search)
         _count, over = exporting.count_capped(filterset.qs, exporting.sync_max_rows())
         background = exporting.needs_background(rows_over_threshold=over, unmasked=unmasked)
         try:
@@ -77,14 +81,14 @@ class VeteranExportView(RoleRequiredMixin, View):
             return self._render(request, form)
         if background:
             exporting.export_job_start(actor=request.user, params=request.GET, unmasked=unmasked, reason=reason,
-                                       request=request)
+                                       request=request, id_search=id_search)
             messages.success(request, _("The export is being prepared in the background; download it here when it "
                                         "is done."))
             return redirect("jobs:job_list")
         handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes it after sending
         try:
             result = exporting.veteran_export(actor=request.user, params=request.GET, target=handle, reason=reason,
-                                              request=request)
+                                              request=request, id_search=id_search)
         except Exception:
             handle.close()
             raise

@@ -34,3 +34,26 @@ document.addEventListener("click", function (event) {
   modal.addEventListener("shown.bs.modal", function () { form.querySelector("[name=reason]").focus(); }, { once: true });
   bootstrap.Modal.getOrCreateInstance(modal).show();
 });
+// The register's search box: a full ID number never goes into a URL (server logs, browser history). It is posted to
+// the search view, which answers with the list under a look-up token (?idt=…); the digits of a number being typed
+// are not sent at all. Name, pinyin and phone searches stay ordinary GET requests.
+var FULL_ID_NUMBER = /^(\d{15}|\d{17}[\dX])$/;
+var PART_OF_ID_NUMBER = /^\d{13,17}X?$/;
+document.addEventListener("htmx:configRequest", function (event) {
+  var form = event.detail.elt;
+  if (!form || !form.dataset || !form.dataset.idSearchUrl) { return; }
+  var params = event.detail.parameters;
+  var text = String(params.get("q") || "").normalize("NFKC").replace(/[^0-9A-Za-z]/g, "").toUpperCase();
+  if (text) {
+    params.delete("idt");  // a new search replaces the one of the token
+    form.querySelectorAll("input[name=idt], #id-search-note").forEach(function (old) { old.remove(); });
+  }
+  if (FULL_ID_NUMBER.test(text)) {
+    event.detail.verb = "post";
+    event.detail.path = form.dataset.idSearchUrl;
+    event.detail.useUrlParams = false;
+    event.detail.headers["Content-Type"] = "application/x-www-form-urlencoded";
+  } else if (PART_OF_ID_NUMBER.test(text)) {
+    event.preventDefault();
+  }
+});

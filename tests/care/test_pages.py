@@ -483,3 +483,30 @@ def test_cancelling_needs_a_reason(client, users, people):
     assert "请说明无需走访的原因" in response.content.decode()
     task.refresh_from_db()
     assert task.status == "open"
+
+
+def test_visit_detail_and_photos_are_logged_on_the_person(client, users, people):
+    """Issue 10, finding 9: reading a visit and its photos is a sensitive read, shown on the person's tab."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from apps.core.models import AccessLog
+    from apps.registry.models import Veteran
+
+    task = make_task(people["a1"])
+    login(client, users["village_a1"])
+    client.post(reverse("care:visit_create_for_task", args=[task.pk]),
+                {**visit_post(task.occasion), "photos": [SimpleUploadedFile("a.png", png_bytes("red"), "image/png")]})
+    visit = Visit.objects.get(veteran=people["a1"])
+    photo = visit.photos.get()
+    login(client, users["street_a"])
+    assert client.get(reverse("care:visit_detail", args=[visit.pk])).status_code == 200
+    assert client.get(reverse("care:visit_photo", args=[visit.pk, photo.pk])).status_code == 200
+    logged = AccessLog.objects.filter(content_type=ContentType.objects.get_for_model(Veteran),
+                                      object_id=str(people["a1"].pk), user=users["street_a"]).order_by("id")
+    assert [(e.action, e.detail) for e in logged] == [("view", {"visit": visit.pk}),
+                                                      ("download", {"visit": visit.pk, "photo": photo.pk})]
+    tab = client.get(reverse("registry:veteran_detail", args=[people["a1"].pk]), {"tab": "access"})
+    assert "走访记录" in tab.content.decode() and "走访照片" in tab.content.decode()
+    login(client, users["village_a2"])
+    client.get(reverse("care:visit_detail", args=[visit.pk]))  # 404: nothing read, nothing logged
+    assert not AccessLog.objects.filter(user=users["village_a2"]).exists()

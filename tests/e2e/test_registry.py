@@ -1,5 +1,7 @@
 """A station user finds a person by pinyin initials, opens the record, reveals the ID (logged)."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -41,6 +43,44 @@ def test_station_user_searches_by_initials_and_opens_a_record(page, live_server,
     page.click("[data-tab=access]")
     expect(page.locator("#tab-body tbody tr")).to_have_count(2)
     expect(page.locator("[data-tab=access]")).to_have_class("nav-link active")
+
+
+def test_a_search_by_full_id_number_never_puts_the_number_in_a_url(page, live_server, users, tree):
+    """Issue 10, finding 13: the number is posted (htmx), the list is shown under a token; name searches stay GET.
+    No request URL and no address-bar URL holds the number or a long run of its digits, typed digit by digit."""
+    zhang = make_veteran(tree["village_a1"], name="张卫国")
+    make_veteran(tree["village_a1"], name="李强")
+    urls: list[str] = []
+    posts: list[str] = []
+    page.on("request", lambda request: (urls.append(request.url),
+                                        posts.append(request.url) if request.method == "POST" else None))
+    log_in(page, live_server, "village_a1", PASSWORD)
+    page.wait_for_url(f"{live_server.url}/")
+    page.click("[data-nav=veterans]")
+    rows = page.locator("#veteran-results tbody tr")
+    expect(rows).to_have_count(2)
+
+    page.locator("#id_q").press_sequentially(zhang.id_number, delay=20)
+    expect(rows).to_have_count(1)
+    assert "张卫国" in rows.first.inner_text()
+    expect(page).to_have_url(re.compile(r"/veterans/\?.*idt="))
+    assert any(url.endswith("/veterans/search/") for url in posts)
+    for url in [*urls, page.url]:
+        assert zhang.id_number[:13] not in url, url
+    assert AccessLog.objects.filter(action="search", object_id=str(zhang.pk)).count() == 1
+
+    # Reloading the address keeps the search (the session resolves the token); the number is not on the page.
+    page.reload()
+    expect(rows).to_have_count(1)
+    assert zhang.id_number_masked in page.locator("#id-search-note").inner_text()
+    assert zhang.id_number not in page.content()
+
+    # A name search replaces it, as an ordinary GET.
+    page.fill("#id_q", "lq")
+    expect(rows.first).to_contain_text("李强")
+    expect(rows).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"q=lq"))
+    assert "idt=" not in page.url
 
 
 def test_station_user_imports_a_sheet_with_one_bad_row(page, live_server, users, tree, tmp_path):

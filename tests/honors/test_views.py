@@ -191,3 +191,27 @@ def test_list_query_count_is_flat(client, users, tree, django_assert_max_num_que
         make_plaque(person)
     many = (count(reverse("honors:plaque_list")), count(reverse("honors:notice_list")))
     assert few == many
+
+
+def test_plaque_and_notice_records_and_their_photos_are_logged(client, users, veteran):
+    """Issue 10, finding 9: each read of a plaque or notice record or of its signed photo is in the access log,
+    on the person."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from apps.core.models import AccessLog
+    from apps.registry.models import Veteran
+
+    plaque = make_plaque(veteran)
+    notice = deliver(make_notice(veteran))
+    login(client, users["street_a"])
+    for url in (plaque.get_absolute_url(), reverse("honors:plaque_photo", args=[plaque.pk]),
+                notice.get_absolute_url(), reverse("honors:notice_photo", args=[notice.pk])):
+        assert client.get(url).status_code == 200, url
+    logged = AccessLog.objects.filter(content_type=ContentType.objects.get_for_model(Veteran),
+                                      object_id=str(veteran.pk), user=users["street_a"]).order_by("id")
+    assert [(e.action, e.detail) for e in logged] == [
+        ("view", {"plaque": plaque.pk}), ("download", {"plaque": plaque.pk, "plaque_photo": True}),
+        ("view", {"notice": notice.pk}), ("download", {"notice": notice.pk, "notice_photo": True})]
+    login(client, users["village_b1"])
+    assert client.get(reverse("honors:plaque_photo", args=[plaque.pk])).status_code == 404
+    assert not AccessLog.objects.filter(user=users["village_b1"]).exists()

@@ -38,6 +38,9 @@ def part(key):
 
 ROUTES = [
     Route("registry:veteran_list", ok=VIEWERS),
+    # A search by full ID number is posted, then listed under a token (303 to the list).
+    Route("registry:veteran_search", "post", data=lambda objs, who: {"q": objs["veteran"].id_number}, ok=VIEWERS,
+          ok_status=303),
     Route("registry:veteran_create", ok=KEEPERS),
     Route("registry:veteran_detail", kwargs=veteran_pk, ok=A1_SCOPE, not_found=A1_OUT_OF_SCOPE),
     Route("registry:veteran_edit", kwargs=veteran_pk, ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE),
