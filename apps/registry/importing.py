@@ -1328,20 +1328,20 @@ def _copy_veterans(new: list[tuple[_Row, dict]], complete: Callable[[_Row, dict]
     then the rows stream in. Several times faster than ``bulk_create`` on large sheets, whose cost is building
     one parameter per cell in Python.
 
-    History is written set-based: the row-level history trigger is switched off for the COPY and the same
-    "insert" events are then written by one ``INSERT … SELECT`` under the import's context. Per row, the trigger
-    enters two PL/pgSQL exception blocks (pgtrigger's ignore check and pghistory's context look-up), and each is
-    a subtransaction: past 64 of them in one transaction every snapshot overflows, which made the trigger cost
-    ten times the insert itself. ``ALTER TABLE … DISABLE TRIGGER`` is transactional and takes a lock that keeps
-    other writers of the table waiting until this import commits, so no other write can miss its history and the
-    trigger is back on before anyone else sees the table.
+    History is written set-based: the row-level history trigger is skipped for the COPY and the same "insert"
+    events are then written by one ``INSERT … SELECT`` under the import's context. Per row, the trigger enters
+    two PL/pgSQL exception blocks (pgtrigger's ignore check and pghistory's context look-up), which made it cost
+    ten times the insert itself. The trigger is skipped through pgtrigger's own switch, the ``pgtrigger.ignore``
+    setting its ignore check reads, set with ``SET LOCAL`` semantics around the COPY only: it holds for this
+    transaction alone, so other sessions' writes keep their history, and it takes no lock (``ALTER TABLE …
+    DISABLE TRIGGER`` did, and kept every other writer of the table waiting until the import committed).
     """
     meta = Veteran._meta
     fields = meta.concrete_fields
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     now = timezone.now()
-    trigger = quote(_insert_history_trigger())
+    trigger = _insert_history_trigger()
     with connection.cursor() as cursor:
         # Through Django's cursor, so the history context of this transaction is set before the COPY.
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
@@ -1350,23 +1350,17 @@ def _copy_veterans(new: list[tuple[_Row, dict]], complete: Callable[[_Row, dict]
         columns = ", ".join(quote(f.column) for f in fields)
         attnames = [f.attname for f in fields]
         pk_name = meta.pk.attname
-        # ALTER TABLE refuses while foreign-key checks of this table wait for the commit: check them at once
-        # (earlier chunks' and this COPY's), then defer them again as Django declares them.
-        cursor.execute("SELECT quote_ident(conname) FROM pg_constraint WHERE conrelid = %s::regclass "
-                       "AND contype = 'f' AND condeferrable AND condeferred", [meta.db_table])
-        deferred = ", ".join(name for (name,) in cursor.fetchall())
-        if deferred:
-            cursor.execute(f"SET CONSTRAINTS {deferred} IMMEDIATE")
-        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        # Transaction-local (a failed COPY rolls it back with the savepoint); reset to "ignore nothing" after.
+        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + trigger + "}"])
+        # The raw cursor's COPY bypasses Django's error wrapping: wrap it, so that a unique violation is Django's
+        # IntegrityError like every other write of the import.
+        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for pk, (row, record) in zip(ids, new, strict=True):
                 complete(row, record)
                 record[pk_name] = pk
                 record["created_at"] = record["updated_at"] = now
                 copy.write_row([record[name] for name in attnames])
-        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
-        if deferred:
-            cursor.execute(f"SET CONSTRAINTS {deferred} DEFERRED")
+        cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
         _write_insert_events(cursor, ids)
 
 

@@ -8,8 +8,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
+import psycopg
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import translation
 from pghistory.models import Context
 
@@ -464,6 +466,40 @@ def test_an_import_spanning_several_chunks(station, tmp_path, monkeypatch):
     assert (report.rows, report.valid, report.errors, report.created) == (12, 11, 1, 11)
     assert report.problems[0].row == 13
     assert Veteran.objects.count() == 11
+
+
+# --- other writers during an import ---------------------------------------------------------------------
+
+
+def other_connection(**settings) -> psycopg.Connection:
+    """A second connection to the test database with every option Django's connection uses."""
+    params = connection.get_connection_params()
+    return psycopg.connect(**params, autocommit=True, **settings)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_does_not_block_writers_of_other_records(station, tmp_path):
+    """While an import's transaction is open (records written, not yet committed), another connection updates
+    another record at once (no table lock), and that update keeps its own history."""
+    user, unit = station
+    other_person = make_veteran(unit, name="别人", phone="13800000000")
+    rows = [person(f"并{i}", birth=(date(1961, 1, 1) + timedelta(days=i)).strftime("%Y%m%d"), sequence=11, 性别="男")
+            for i in range(30)]
+    raced: list[int] = []
+
+    def race(_report) -> None:
+        with other_connection() as other:
+            other.execute("SET lock_timeout = '2s'")
+            cursor = other.execute(f'UPDATE "{Veteran._meta.db_table}" SET phone = %s WHERE id = %s',  # noqa: S608
+                                   ["13900000000", other_person.pk])
+            raced.append(cursor.rowcount)
+
+    report = run(write_xlsx(tmp_path / "race.xlsx", [HEADER, *rows]), user, unit, commit=True, on_committed=race)
+    assert report.committed and report.created == 30 and raced == [1]
+    other_person.refresh_from_db()
+    assert other_person.phone == "13900000000"
+    assert other_person.events.filter(pgh_label="update", phone="13900000000").exists()
+    assert Veteran.events.rel.related_model.objects.filter(pgh_label="insert").count() == 31
 
 
 # --- other file formats ---------------------------------------------------------------------------------
