@@ -1513,8 +1513,10 @@ def veteran_import(*, actor: User | None, path: str | Path, unit: OrgUnit, commi
                 report.created = report.updated = report.unchanged = 0
             except IntegrityError as exc:
                 # Someone registered one of these people between our check and our write.
-                raise ImportFileError(_("Someone else registered one of these people while the import ran; "
-                                        "nothing was written. Import the file again.")) from exc
+                meanwhile = _registered_meanwhile(exc, engine)
+                if meanwhile is None:
+                    raise
+                raise meanwhile from exc
             report.committed = not report.rolled_back
             if report.committed:
                 hooks.veterans_changed(engine.written_ids)  # told once the transaction commits
@@ -1523,6 +1525,28 @@ def veteran_import(*, actor: User | None, path: str | Path, unit: OrgUnit, commi
         return report
     finally:
         source.close()
+
+
+DUPLICATE_KEY = re.compile(r"\(id_number_hash\)=\(([0-9a-f]+)\)")
+
+
+def _registered_meanwhile(exc: IntegrityError, engine: _Engine) -> ImportFileError | None:
+    """A unique violation on the blind index: another import or a station registered one of these people after
+    this import looked them up (an overlapping import of the same people). Named by its row when PostgreSQL says
+    which key; None for any other integrity error (not the user's to fix: it stays an internal error)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    constraint = getattr(diag, "constraint_name", "") or ""
+    if "id_number_hash" not in constraint:
+        return None
+    match = DUPLICATE_KEY.search(getattr(diag, "message_detail", "") or "")
+    row = engine.seen.get(match.group(1)) if match else None
+    if row is None:
+        return ImportFileError(_("Someone else registered one of these people while the import ran; nothing was "
+                                 "written. Import the file again."))
+    return ImportFileError(_("Someone else registered the person of row %(row)d (perhaps others of this sheet as "
+                             "well) while the import ran, for example in another import of the same people; nothing "
+                             "was written. Import the file again: the people registered meanwhile are then updated.")
+                           % {"row": row})
 
 
 def _fast_history_triggers() -> None:

@@ -4,18 +4,21 @@ the command. Sheets are written with openpyxl (xlsx), xlwt (xls) or as bytes (cs
 from __future__ import annotations
 
 import io
+import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
 import psycopg
 import pytest
+from django.core.files import File
 from django.core.management import call_command
 from django.db import connection
 from django.utils import translation
 from pghistory.models import Context
 
-from apps.core.models import OrgUnit
+from apps.core.choices import JobStatus
+from apps.core.models import Job, OrgUnit
 from apps.registry import importing
 from apps.registry.models import Code, Veteran
 from tests.registry.factories import id_number, make_veteran
@@ -500,6 +503,59 @@ def test_an_import_does_not_block_writers_of_other_records(station, tmp_path):
     assert other_person.phone == "13900000000"
     assert other_person.events.filter(pgh_label="update", phone="13900000000").exists()
     assert Veteran.events.rel.related_model.objects.filter(pgh_label="insert").count() == 31
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_imports_of_the_same_people_say_someone_registered_them_meanwhile(station, tmp_path,
+                                                                                     monkeypatch):
+    """Import B looks the people up (nobody yet), import A registers them and commits while B writes: B stops with
+    a message naming the row, not an internal error, and writes nothing; importing again updates them."""
+    user, unit = station
+    rows = [HEADER, person("张伟", sequence=901), person("李娜", sequence=902), person("王强", sequence=903)]
+    path_a = write_xlsx(tmp_path / "a.xlsx", rows)
+    path_b = write_xlsx(tmp_path / "b.xlsx", rows)
+    b_checked, a_written, release = threading.Event(), threading.Event(), threading.Event()
+    main = threading.current_thread()
+    write = importing._Engine._write
+
+    def paced_write(engine, *args):
+        if threading.current_thread() is main:  # B: its look-up is done, A writes first
+            b_checked.set()
+            assert a_written.wait(30)
+            threading.Timer(1.0, release.set).start()  # A commits while B's COPY waits on the unique key
+        return write(engine, *args)
+
+    def hold(_report) -> None:
+        a_written.set()
+        release.wait(30)
+
+    def import_a() -> None:
+        try:
+            assert b_checked.wait(30)
+            run(path_a, user, unit, commit=True, on_committed=hold)
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(importing._Engine, "_write", paced_write)
+    thread_a = threading.Thread(target=import_a)
+    thread_a.start()
+    job = Job.objects.create(kind=importing.JOB_KIND, user=user, title="b", total=3,
+                             params={"phase": "commit", "unit": unit.pk, "file_name": "b.xlsx", "language": "en"})
+    job.input_file.save("b.xlsx", File(path_b.open("rb")), save=True)
+    job.result = {"phase": "preview", "valid": 3}
+    job.save()
+    try:
+        importing.import_job_run(job_pk=job.pk, report_progress=False)
+    finally:
+        release.set()
+        thread_a.join(30)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith("Someone else registered the person of row 2 ") and "nothing was written" in job.error
+    assert Veteran.objects.count() == 3 and Veteran.objects.filter(created_by=user).count() == 3
+    monkeypatch.setattr(importing._Engine, "_write", write)
+    report = run(path_b, user, unit, commit=True)
+    assert (report.created, report.updated) == (0, 3)
 
 
 # --- other file formats ---------------------------------------------------------------------------------
