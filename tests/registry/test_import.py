@@ -4,6 +4,10 @@ the command. Sheets are written with openpyxl (xlsx), xlwt (xls) or as bytes (cs
 from __future__ import annotations
 
 import io
+import os
+import socket
+import subprocess
+import sys
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,6 +25,7 @@ from apps.core.choices import JobStatus
 from apps.core.models import Job, OrgUnit
 from apps.registry import importing
 from apps.registry.models import Code, Veteran
+from tests.conftest import ROOT
 from tests.registry.factories import id_number, make_veteran
 
 CHUNK_ROWS = importing.CHUNK + 3  # more than one chunk: the trigger goes off and on twice
@@ -712,6 +717,23 @@ def test_command_scope_is_the_units_subtree(tree, tmp_path):
     assert lines[-1] == "rows=2 valid=1 errors=1 created=1 updated=0"
     assert "outside your area" in lines[0]
     assert OrgUnit.objects.get(code="320111001001").veterans.count() == 1
+
+
+def test_command_prints_one_line_when_the_database_is_unreachable(tmp_path):
+    """PostgreSQL down: one line on stderr naming the cause, exit status 1, no traceback."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = write_xlsx(tmp_path / "cmd.xlsx", [HEADER, person("张伟", sequence=261)])
+    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/nowhere",
+           "DJANGO_SETTINGS_MODULE": "veterans_portal.settings.test"}
+    done = subprocess.run([sys.executable, "manage.py", "import_veterans", str(path), "--unit", "320111001001",
+                           "--commit"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr and "数据库不可用" in lines[0] and f"port {port} failed" in lines[0]
+    assert done.stdout == ""
 
 
 def test_every_column_of_the_template_is_understood(station):
