@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import logging
 import os
 import posixpath
@@ -187,6 +188,8 @@ def detect_format(path: str | Path, name: str = "") -> str:
     """xlsx, xls or csv, from the first bytes (files are often renamed), else from the extension."""
     with open(path, "rb") as handle:
         head = handle.read(512)
+    if not head:
+        raise ImportFileError(_("The file is empty (0 bytes): save the sheet again in Excel and import that file."))
     if head.startswith(XLSX_MAGIC):
         return "xlsx"
     if head.startswith(XLS_MAGIC):
@@ -248,6 +251,25 @@ def _expat() -> Any:
     parser.StartDoctypeDeclHandler = _no_doctype
     parser.EntityDeclHandler = _no_doctype
     return parser
+
+
+class _FormulaWithoutValue:
+    """A formula cell whose file holds no computed value: written by a program and never saved by Excel."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return ""
+
+    __repr__ = __str__
+
+
+FORMULA_WITHOUT_VALUE = _FormulaWithoutValue()
+
+
+def _formula_without_value() -> str:
+    return _("The cell holds a formula without a saved value (the file was written by a program and never saved "
+             "in Excel): open the file in Excel and save it, or copy the column and paste it as values.")
 
 
 class _XlsxBook:
@@ -363,8 +385,8 @@ class _XlsxBook:
         out: list[Row] = []
         buf: list[str] = []
         cells: list = []
-        # row number, column, type, style, collecting text, inside <is>, inside <rPh>
-        st = [0, 0, "n", None, False, False, False]
+        # row number, column, type, style, collecting text, inside <is>, inside <rPh>, has a formula
+        st = [0, 0, "n", None, False, False, False, False]
 
         def start(name, attrs):
             if ":" in name:
@@ -374,9 +396,12 @@ class _XlsxBook:
                 st[1] = _col_index(ref) if ref else st[1] + 1
                 st[2] = attrs.get("t", "n")
                 st[3] = attrs.get("s")
+                st[7] = False
                 buf.clear()
             elif name == "v":
                 st[4] = True
+            elif name == "f":
+                st[7] = True
             elif name == "t":
                 st[4] = st[5] and not st[6]
             elif name == "row":
@@ -399,7 +424,11 @@ class _XlsxBook:
                 text = "".join(buf)
                 kind = st[2]
                 value: Any
-                if kind == "s":
+                if st[7] and not text and kind not in ("str", "inlineStr"):
+                    # Excel saves every formula's result (an empty text result as t="str"); programs such as
+                    # openpyxl write the formula alone.
+                    value = FORMULA_WITHOUT_VALUE
+                elif kind == "s":
                     value = shared[int(text)] if text else None
                 elif kind in ("inlineStr", "str", "e"):
                     value = text
@@ -1100,9 +1129,14 @@ class _Engine:
             return None
         row = _Row(number)
         width = len(values)
+        formulas = False
         for mapped in self.mapping:
             raw = values[mapped.index] if mapped.index < width else None
             if raw is None:
+                continue
+            if raw is FORMULA_WITHOUT_VALUE:
+                row.problems.append(Problem(number, mapped.header, _formula_without_value(), mapped.index))
+                formulas = True
                 continue
             if isinstance(raw, str):
                 raw = clean_text(raw)
@@ -1114,7 +1148,7 @@ class _Engine:
                 row.problems.append(Problem(number, mapped.header, str(exc), mapped.index))
         id_map = self.header_of["id_number"]
         id_failed = any(p.col_index == id_map.index for p in row.problems)
-        if "id_number" not in row.values and not id_failed and (
+        if "id_number" not in row.values and not id_failed and not formulas and (
                 "name" not in row.values or self._is_filler(values, id_map.index)):
             self.report.skipped += 1
             return None
@@ -1434,6 +1468,7 @@ def _open_sheet(source: _Source) -> tuple[int, str, int, list[_Mapped], list[str
     """The first visible sheet with a header row: index, name, header row, mapping, ignored headers, width of the
     rows above the data, and the data rows."""
     names = source.sheet_names()
+    filled = False
     for index, name in enumerate(names):
         rows = source.rows(index)
         head, header_row, mapping, ignored = _find_header(rows)
@@ -1446,6 +1481,11 @@ def _open_sheet(source: _Source) -> tuple[int, str, int, list[_Mapped], list[str
 
             width = max(len(values) for _number, values in head if _number <= header_row)
             return index, name, header_row, mapping, ignored, width, remaining()
+        # Read on only while blank: a header below ten blank rows makes a sheet without a header, not an empty one.
+        filled = filled or any(not _is_blank(values) for _number, values in itertools.chain(head, rows))
+    if not filled:
+        raise ImportFileError(_("The sheet is empty: no cell is filled in. Fill in the template (a header row with "
+                                "姓名 and 公民身份号码, one person per row) and import it again."))
     raise ImportFileError(_("No header row found: one of the first %(n)d rows must name the columns, including "
                             "姓名 and 公民身份号码.") % {"n": HEADER_SCAN_ROWS})
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
 import threading
+import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -381,6 +383,54 @@ def test_a_sheet_without_a_header_or_a_required_column(station, tmp_path):
         path = tmp_path / "page.xls"
         path.write_bytes(b"<html><table><tr><td>x</td></tr></table></html>")
         run(path, user, unit)
+
+
+def test_an_empty_file_or_workbook_is_called_empty(station, tmp_path):
+    """Not "damaged or protected by a password", not "no header row": empty."""
+    user, unit = station
+    for name in ("empty.xlsx", "empty.csv", "empty.xls"):
+        path = tmp_path / name
+        path.write_bytes(b"")
+        with pytest.raises(importing.ImportFileError, match=r"^The file is empty \(0 bytes\)"):
+            run(path, user, unit)
+    path = tmp_path / "blank.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active["C7"].number_format = "@"  # a formatted cell holds nothing
+    workbook.create_sheet("Sheet2")
+    workbook.save(path)
+    with pytest.raises(importing.ImportFileError, match=r"^The sheet is empty: no cell is filled in"):
+        run(path, user, unit)
+    blank_rows = [[None]] * 12 + [HEADER, person("张伟", sequence=271)]  # a header too far down is not "empty"
+    with pytest.raises(importing.ImportFileError, match="No header row"):
+        run(write_xlsx(tmp_path / "low.xlsx", [[" "] for _row in blank_rows[:12]] + blank_rows[12:]), user, unit)
+
+
+def test_a_formula_without_a_saved_value_is_named_as_such(station, tmp_path):
+    """A sheet written by a program keeps formulas without their results: say so, not "Required." """
+    user, unit = station
+    rows = [HEADER, person('="张"&"伟"', sequence=281), person("李娜", sequence=283, 民族="=D2"),
+            person("王强", sequence=285, 人员类别="=IF(1,\"退役士兵\")")]
+    path = write_xlsx(tmp_path / "formulas.xlsx", rows)
+    report = run(path, user, unit)
+    reasons = problems(report)
+    assert [(row, column) for row, column, _reason in reasons] == [(2, "姓名"), (3, "民族"), (4, "人员类别")]
+    assert all(reason.startswith("The cell holds a formula without a saved value") for _r, _c, reason in reasons)
+    assert (report.rows, report.valid) == (3, 0)
+    # Saved by Excel, a formula carries its result (text results typed t="str"), read as the value.
+    rows = [HEADER, person("李娜", sequence=287, 民族='="汉"&"族"'), person("王强", sequence=289, 人员类别="=1")]
+    path = write_xlsx(tmp_path / "saved.xlsx", rows)
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    sheet, replaced = re.subn(r'<c r="D2"><f>([^<]*)</f><v\s*/>', r'<c r="D2" t="str"><f>\1</f><v>汉族</v>', sheet)
+    assert replaced == 1
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    report = run(path, user, unit)
+    assert [(row, column) for row, column, _reason in problems(report)] == [(3, "人员类别")]
+    assert report.valid == 1
 
 
 # --- re-import, updates, scope of existing records ------------------------------------------------------
