@@ -96,7 +96,9 @@ class Column:
     key: str
     header: str
     synonyms: tuple[str, ...] = ()
-    kind: str = "text"  # text, name, id, sex, date, code, unit, tags, bool, hukou, phone
+    # text (free text: kept as typed), name, ident (a number or code written as text), id, sex, date, code, unit,
+    # tags, bool, hukou, phone
+    kind: str = "text"
     code_kind: str | None = None
     max_length: int | None = None
     required: bool = False
@@ -125,13 +127,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("enlist_place", "入伍地", ("入伍地点",), max_length=100),
     Column("discharge_date", "退役时间", ("退役日期", "退役年月", "退伍时间", "退伍日期", "退伍年月"), "date"),
     Column("branch", "军种", ("服役军种",), "code", CodeKind.BRANCH),
-    Column("troop_code", "部队代号", ("原部队代号", "部队番号", "原部队番号", "服役部队"), max_length=50),
+    Column("troop_code", "部队代号", ("原部队代号", "部队番号", "原部队番号", "服役部队"), "ident", max_length=50),
     Column("re_enlisted", "二次入伍", ("是否二次入伍",), "bool"),
     Column("military_category", "军人类别", ("军人身份",), "code", CodeKind.MILITARY_CATEGORY),
     Column("rank", "军衔", ("职级", "军衔/职级", "军衔(职级)", "军衔职级", "退役时军衔"), "code", CodeKind.RANK),
     Column("discharge_mode", "退役方式", ("安置方式", "退役安置方式"), "code", CodeKind.DISCHARGE_MODE),
     Column("certificate_type", "退役证件", ("退役证件类型", "退役证类型"), "code", CodeKind.CERTIFICATE),
-    Column("certificate_number", "退役证件编号", ("退役证号", "退役证编号", "证件编号"), max_length=50),
+    Column("certificate_number", "退役证件编号", ("退役证号", "退役证编号", "证件编号"), "ident", max_length=50),
     Column("report_date", "报到时间", ("报到日期", "安置报到时间"), "date"),
     Column("placement_unit", "安置单位", (), max_length=200),
     Column("placement_unit_nature", "安置单位性质", ("单位性质",), "code", CodeKind.UNIT_NATURE),
@@ -673,8 +675,20 @@ ALIASES: dict[str, dict[str, str]] = {
 }
 
 
+FREE_TEXT_KINDS = frozenset({"text", "name"})  # never NFKC-normalised: （东门）： stays as written
+
+
+def tidy_text(value: str) -> str:
+    """Free text as typed: invisible characters removed and the ends trimmed; full-width forms, punctuation and
+    inner spacing are the writer's and are kept."""
+    if not value.isprintable():
+        value = value.translate(INVISIBLE)
+    return value.strip()
+
+
 def clean_text(value: str) -> str:
-    """Full-width → half-width (NFKC), invisible characters removed, whitespace runs collapsed."""
+    """For numbers, dates and codes: full-width → half-width (NFKC), invisible characters removed, whitespace runs
+    collapsed. Never for free text (addresses, remarks), whose full-width punctuation is meant."""
     if value.isascii():
         return " ".join(value.split())
     text = unicodedata.normalize("NFKC", value)
@@ -1061,11 +1075,12 @@ class _Engine:
             return lambda raw: self._tags(raw, header)
         limit = column.max_length
         squeeze = kind == "name"
+        tidy = clean_text if kind == "ident" else tidy_text
 
         def text(raw: Any) -> str:
-            value = clean_text(_as_text(raw))
-            if squeeze and CJK.search(value):
-                value = value.replace(" ", "")
+            value = tidy(_as_text(raw))
+            if squeeze:  # a name's spacing is tidied (张　三 → 张三), its characters are kept
+                value = "".join(value.split()) if CJK.search(value) else " ".join(value.split())
             if limit and len(value) > limit:
                 raise _CellError(_("Too long: at most %(n)d characters.") % {"n": limit})
             return value
@@ -1139,7 +1154,7 @@ class _Engine:
                 formulas = True
                 continue
             if isinstance(raw, str):
-                raw = clean_text(raw)
+                raw = tidy_text(raw) if mapped.column.kind in FREE_TEXT_KINDS else clean_text(raw)
                 if not raw:
                     continue
             try:

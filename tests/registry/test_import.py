@@ -190,6 +190,29 @@ def test_full_width_characters_and_stray_spaces(station, tmp_path):
     assert (veteran.name, veteran.id_number, veteran.phone) == ("张三", number, "13812345678")
 
 
+def test_free_text_is_kept_as_written(station, tmp_path):
+    """Addresses, remarks and other free text keep full-width punctuation and their spacing (only the ends are
+    trimmed); ID numbers, phones, dates and codes are normalised."""
+    user, unit = station
+    number = id_number("19800101", sequence=33)
+    header = ["姓名", "公民身份号码", "人员类别", "常住地址", "户籍地址", "备注", "安置单位", "部队代号", "联系电话",
+              "入伍时间"]
+    address = "浦口区星甸街道（东门）：幸福路１号　3栋"
+    notes = "家属说明：“已核实”，２０２４年复查；电话（白天）"
+    row = ["张　伟", number.translate(str.maketrans("0123456789", "０１２３４５６７８９")), "退役士兵",
+           f" {address}\u200b ", "江苏省南京市（原江浦县）", notes, "南京某公司（国企）", "３５２０１部队",
+           "（025）5812 3456", "１９９８．１２"]
+    report = run(write_xlsx(tmp_path / "text.xlsx", [header, row]), user, unit, commit=True)
+    assert report.valid == 1, problems(report)
+    veteran = Veteran.objects.get()
+    assert (veteran.name, veteran.id_number) == ("张伟", number)
+    assert veteran.address == address and veteran.notes == notes
+    assert veteran.hukou_address == "江苏省南京市（原江浦县）" and veteran.placement_unit == "南京某公司（国企）"
+    assert (veteran.troop_code, veteran.phone, veteran.enlist_date) == ("35201部队", "02558123456", date(1998, 12, 1))
+    report = run(write_xlsx(tmp_path / "again.xlsx", [header, row]), user, unit, commit=True)
+    assert (report.updated, report.unchanged) == (1, 1)  # the same text is no change
+
+
 @pytest.mark.parametrize(("cell", "fmt", "expected"), [
     ("2008.12", None, date(2008, 12, 1)),
     ("2013年12月", None, date(2013, 12, 1)),
