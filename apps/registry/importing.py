@@ -28,6 +28,7 @@ import time
 import unicodedata
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -64,6 +65,10 @@ MAX_COLUMNS = 200  # cells further right are ignored (a stray mark in column XFD
 JOB_PROBLEMS_KEPT = 1000  # bad rows listed on the job; the error workbook has them all
 ANNOTATE_MAX_ROWS = 20000  # up to this size the user's own xlsx is annotated; larger ones are rewritten
 MAX_SHARED_STRINGS_BYTES = 300 * 1024 * 1024
+MAX_PART_BYTES = 20 * 1024 * 1024  # workbook parts parsed whole in memory (workbook, relationships, styles)
+MAX_ZIP_ENTRIES = 2000  # an xlsx has a few dozen parts; a zip of millions of entries is a bomb of its own
+MAX_ZIP_RATIO = 100  # a part expanding more than this many times its stored size (from 1 MB) is a bomb
+ZIP_RATIO_FROM = 1024 * 1024
 
 ERROR_FILL = "FFC7CE"
 REASON_HEADER = "错误原因"
@@ -76,6 +81,21 @@ def sync_max_rows() -> int:
 
 def max_upload_bytes() -> int:
     return getattr(settings, "REGISTRY_IMPORT_MAX_MB", 50) * 1024 * 1024
+
+
+def max_unzipped_bytes() -> int:
+    """An xlsx declaring more content than this is refused before anything is read (zip bombs)."""
+    return getattr(settings, "REGISTRY_IMPORT_MAX_UNZIPPED_MB", 500) * 1024 * 1024
+
+
+def max_cells() -> int:
+    """A sheet declaring (dimension) or holding more cells than this is refused."""
+    return getattr(settings, "REGISTRY_IMPORT_MAX_CELLS", 10_000_000)
+
+
+def sync_max_bytes() -> int:
+    """Files whose content (unzipped) is larger are read in the background even when they have few rows."""
+    return getattr(settings, "REGISTRY_IMPORT_SYNC_MAX_MB", 5) * 1024 * 1024
 
 
 class ImportFileError(Exception):
@@ -255,6 +275,63 @@ def _expat() -> Any:
     return parser
 
 
+def _damaged() -> str:
+    return _("The workbook is damaged or protected by a password; save it again without a password.")
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):,.0f}"
+
+
+def _zip_entry_count(path: str | Path) -> int | None:
+    """The entries an xlsx's end-of-central-directory record declares, read before ``zipfile`` builds an object
+    per entry (None when there is no such record: then ``zipfile`` says the file is damaged)."""
+    with open(path, "rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - 65557))  # the record (22 bytes) ends the file, after a comment of ≤ 64 KiB
+        tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return None
+    return int.from_bytes(tail[at + 10:at + 12], "little")
+
+
+def check_zip(path: str | Path) -> int:
+    """Refuse a zip bomb before anything is inflated; the content size (unzipped) when the file is fine.
+
+    The declared sizes bound what is read: ``zipfile`` never inflates a part beyond its declared size (a part
+    that lies about it fails its CRC check), so a declared size within the limits is a real limit."""
+    count = _zip_entry_count(path)
+    if count is not None and count > MAX_ZIP_ENTRIES:  # 0xFFFF (zip64) means more still
+        raise ImportFileError(_("The file is not an ordinary Excel workbook (it holds %(n)d parts): open it in Excel, "
+                                "copy the data into a new workbook and import that.") % {"n": count})
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ImportFileError(_damaged()) from exc
+    total = sum(info.file_size for info in infos)
+    if total > max_unzipped_bytes():
+        raise ImportFileError(_("The workbook expands to %(size)s MB when opened, more than the %(max)s MB an import "
+                                "reads: it is not an ordinary sheet of people. Copy the data into a new workbook "
+                                "(without pictures) and import that.")
+                              % {"size": _mb(total), "max": _mb(max_unzipped_bytes())})
+    for info in infos:
+        if info.file_size > ZIP_RATIO_FROM and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+            raise ImportFileError(_("The workbook is not an ordinary Excel file: its part %(part)s expands %(ratio)s "
+                                    "times, to %(size)s MB. Copy the data into a new workbook and import that.")
+                                  % {"part": info.filename[:100], "size": _mb(info.file_size),
+                                     "ratio": f"{info.file_size // max(info.compress_size, 1):,}"})
+    return total
+
+
+def _too_many_cells(cells: int, where: str) -> ImportFileError:
+    return ImportFileError(_("The sheet holds %(cells)s cells (%(where)s), more than the %(max)s an import reads. "
+                             "Delete the empty rows and columns below and to the right of the data, or split the "
+                             "sheet into several files.")
+                           % {"cells": f"{cells:,}", "where": where, "max": f"{max_cells():,}"})
+
+
 class _FormulaWithoutValue:
     """A formula cell whose file holds no computed value: written by a program and never saved by Excel."""
 
@@ -283,18 +360,18 @@ class _XlsxBook:
         names = set(self.zip.namelist())
         workbook = "xl/workbook.xml"
         if "_rels/.rels" in names:
-            for rel in _parse_xml(self.zip.read("_rels/.rels")):
+            for rel in _parse_xml(self._read_part("_rels/.rels")):
                 if rel.get("Type", "").endswith("/officeDocument"):
                     workbook = rel.get("Target", workbook).lstrip("/")
         base = posixpath.dirname(workbook)
         rels: dict[str, tuple[str, str]] = {}
         rels_path = posixpath.join(base, "_rels", posixpath.basename(workbook) + ".rels")
         if rels_path in names:
-            for rel in _parse_xml(self.zip.read(rels_path)):
+            for rel in _parse_xml(self._read_part(rels_path)):
                 target = rel.get("Target", "")
                 target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
                 rels[rel.get("Id", "")] = (rel.get("Type", ""), target)
-        root = _parse_xml(self.zip.read(workbook))
+        root = _parse_xml(self._read_part(workbook))
         self.date1904 = False
         self.sheets: list[tuple[str, str]] = []  # (name, path) of visible sheets in workbook order
         for element in root.iter():
@@ -307,8 +384,20 @@ class _XlsxBook:
                     self.sheets.append((element.get("name", ""), rels[rid][1]))
         shared = next((t for kind, t in rels.values() if kind.endswith("/sharedStrings")), None)
         styles = next((t for kind, t in rels.values() if kind.endswith("/styles")), None)
-        self.shared_strings = self._read_shared_strings(shared) if shared in names else []
+        self._shared_path = shared if shared in names else None
+        self._shared_strings: list[str] | None = None  # read with the first rows, not to estimate a size
         self.date_styles = self._read_date_styles(styles) if styles in names else frozenset()
+
+    def _read_part(self, path: str) -> bytes:
+        if self.zip.getinfo(path).file_size > MAX_PART_BYTES:
+            raise ImportFileError(_damaged())
+        return self.zip.read(path)
+
+    @property
+    def shared_strings(self) -> list[str]:
+        if self._shared_strings is None:
+            self._shared_strings = self._read_shared_strings(self._shared_path) if self._shared_path else []
+        return self._shared_strings
 
     def _read_shared_strings(self, path: str) -> list[str]:
         if self.zip.getinfo(path).file_size > MAX_SHARED_STRINGS_BYTES:
@@ -348,7 +437,7 @@ class _XlsxBook:
     def _read_date_styles(self, path: str) -> frozenset[int]:
         from openpyxl.styles.numbers import is_date_format
 
-        root = _parse_xml(self.zip.read(path))
+        root = _parse_xml(self._read_part(path))
         custom: dict[int, str] = {}
         dates: set[int] = set()
         for element in root:
@@ -365,12 +454,32 @@ class _XlsxBook:
                             dates.add(index)
         return frozenset(dates)
 
-    def dimension_rows(self, path: str) -> int | None:
-        """The last row from the sheet's <dimension ref="A1:R100001">, when the writer recorded it."""
+    def dimension(self, path: str) -> tuple[str, int, int] | None:
+        """The sheet's used range as its writer declared it, <dimension ref="A1:R100001">: (ref, last row,
+        columns), None when not recorded."""
         with self.zip.open(path) as handle:
             head = handle.read(4096).decode("utf-8", "ignore")
-        match = re.search(r"<(?:\w+:)?dimension[^>]*ref=\"[A-Z]+\d+:[A-Z]+(\d+)\"", head)
-        return int(match.group(1)) if match else None
+        match = re.search(r"<(?:\w+:)?dimension[^>]*ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"", head)
+        if not match:
+            return None
+        first, last = match.group(1), match.group(3) or match.group(1)
+        return (match.group(0).split('"')[1], int(match.group(4) or match.group(2)),
+                _col_index(last) - _col_index(first) + 1)
+
+    def dimension_rows(self, path: str) -> int | None:
+        """The last row from the sheet's <dimension ref="A1:R100001">, when the writer recorded it."""
+        found = self.dimension(path)
+        return found[1] if found else None
+
+    def check_declared_cells(self, path: str) -> None:
+        """Refuse a sheet whose declared used range holds more cells than an import reads (columns past
+        MAX_COLUMNS are never read and do not count)."""
+        found = self.dimension(path)
+        if found is not None:
+            ref, rows, columns = found
+            cells = rows * min(columns, MAX_COLUMNS)
+            if cells > max_cells():
+                raise _too_many_cells(cells, ref)
 
     def count_rows(self, path: str) -> int:
         count, tail = 0, b""
@@ -383,12 +492,15 @@ class _XlsxBook:
         return count
 
     def rows(self, path: str) -> Iterator[Row]:
+        self.check_declared_cells(path)
         shared, date_styles, date1904 = self.shared_strings, self.date_styles, self.date1904
         out: list[Row] = []
         buf: list[str] = []
         cells: list = []
-        # row number, column, type, style, collecting text, inside <is>, inside <rPh>, has a formula
-        st = [0, 0, "n", None, False, False, False, False]
+        limit = max_cells()
+        # row number, column, type, style, collecting text, inside <is>, inside <rPh>, has a formula,
+        # cells and rows read (the declared range may lie)
+        st = [0, 0, "n", None, False, False, False, False, 0]
 
         def start(name, attrs):
             if ":" in name:
@@ -399,6 +511,7 @@ class _XlsxBook:
                 st[2] = attrs.get("t", "n")
                 st[3] = attrs.get("s")
                 st[7] = False
+                st[8] += 1
                 buf.clear()
             elif name == "v":
                 st[4] = True
@@ -463,6 +576,9 @@ class _XlsxBook:
                 st[4] = False
             elif name == "row":
                 out.append((st[0], list(cells)))
+                st[8] += 1
+                if st[8] > limit:
+                    raise _too_many_cells(st[8], _("read up to row %(row)d") % {"row": st[0]})
             elif name == "is":
                 st[5] = False
             elif name == "rPh":
@@ -476,8 +592,11 @@ class _XlsxBook:
         parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, chars
         with self.zip.open(path) as handle:
             while True:
-                chunk = handle.read(1 << 18)
-                parser.Parse(chunk, not chunk)
+                try:
+                    chunk = handle.read(1 << 18)
+                    parser.Parse(chunk, not chunk)
+                except (zipfile.BadZipFile, EOFError, zlib.error, IndexError, ExpatError) as exc:  # lying or broken
+                    raise ImportFileError(_damaged()) from exc
                 if out:
                     yield from out
                     out.clear()
@@ -495,7 +614,9 @@ class _Source:
         self._xlsx: _XlsxBook | None = None
         self._xls = None
         self._openpyxl_fallback = False
+        self.content_bytes = os.path.getsize(self.path)  # unzipped, for an xlsx: what reading it costs
         if self.format == "xlsx":
+            self.content_bytes = check_zip(self.path)  # before either reader inflates anything
             try:
                 self._xlsx = _XlsxBook(self.path)
             except ImportFileError:
@@ -532,17 +653,25 @@ class _Source:
             yield from self._csv_rows()
 
     def estimate_rows(self) -> int:
-        """Rows in the first sheet, cheaply (to decide between the request and the background)."""
+        """Rows in the first sheet, cheaply (to decide between the request and the background); 0 when only
+        reading the sheet would tell (it is then read in the background: see ``content_bytes``). Refuses a sheet
+        declaring too many cells."""
         if self._xlsx is not None:
             if not self._xlsx.sheets:
                 return 0
             path = self._xlsx.sheets[0][1]
-            return self._xlsx.dimension_rows(path) or self._xlsx.count_rows(path)
+            self._xlsx.check_declared_cells(path)
+            rows = self._xlsx.dimension_rows(path)
+            if rows is None and self._xlsx.zip.getinfo(path).file_size <= sync_max_bytes():
+                rows = self._xlsx.count_rows(path)
+            return rows or 0
         if self._openpyxl_fallback:
             ws = self._openpyxl().worksheets[0]
             return ws.max_row or 0
         if self._xls is not None:
             sheets = [s for s in self._xls.sheets() if not s.visibility]
+            if sheets:
+                self._check_xls_cells(sheets[0])
             return sheets[0].nrows if sheets else 0
         count = 0
         with open(self.path, "rb") as handle:
@@ -583,6 +712,7 @@ class _Source:
 
         book = self._xls
         ws = [s for s in book.sheets() if not s.visibility][sheet]
+        self._check_xls_cells(ws)
         for index in range(ws.nrows):
             cells = []
             for cell in ws.row(index)[:MAX_COLUMNS]:
@@ -601,6 +731,12 @@ class _Source:
                 cells.pop()
             if cells:
                 yield index + 1, cells
+
+    @staticmethod
+    def _check_xls_cells(ws) -> None:
+        cells = ws.nrows * min(ws.ncols, MAX_COLUMNS)
+        if cells > max_cells():
+            raise _too_many_cells(cells, f"{ws.nrows} × {ws.ncols}")
 
     def _csv_rows(self) -> Iterator[Row]:
         text = _decode_csv(Path(self.path).read_bytes())
@@ -1860,9 +1996,13 @@ def import_job_create(*, actor: User, upload: UploadedFile, unit: OrgUnit | None
                       "language": translation.get_language()})
     job.input_file.save(f"import-{uuid.uuid4().hex}{suffix}", upload, save=False)
     try:
+        # Only the zip's directory and the sheet's declared range are read here: a file that would cost more to
+        # read than a small sheet is read in the background (zip bombs are refused unread by _Source).
         source = _Source(job.input_file.path, name)
         try:
             job.total = source.estimate_rows()
+            if source.content_bytes > sync_max_bytes():
+                job.params["background"] = True
         finally:
             source.close()
     except ImportFileError as exc:
@@ -1873,7 +2013,7 @@ def import_job_create(*, actor: User, upload: UploadedFile, unit: OrgUnit | None
 
 
 def import_job_in_background(job: Job) -> bool:
-    return job.total > sync_max_rows()
+    return job.total > sync_max_rows() or bool(job.params.get("background"))
 
 
 def import_job_dispatch(job: Job) -> None:

@@ -456,6 +456,65 @@ def test_a_formula_without_a_saved_value_is_named_as_such(station, tmp_path):
     assert report.valid == 1
 
 
+def rezip(path: Path, *, sheet=None, padding: int = 0, extra_entries: int = 0) -> bytes:
+    """The xlsx at ``path`` rebuilt in memory: its sheet XML passed through ``sheet`` and followed by ``padding``
+    spaces (highly compressible: a zip bomb), plus ``extra_entries`` tiny parts."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                text = sheet(text) if sheet else text
+                head, tail = text.rsplit("</worksheet>", 1)
+                with out.open(info.filename, "w", force_zip64=True) as member:
+                    member.write(head.encode())
+                    block = b" " * (1 << 20)
+                    for _block in range(padding >> 20):
+                        member.write(block)
+                    member.write(b"</worksheet>" + tail.encode())
+            else:
+                out.writestr(info, data)
+        for n in range(extra_entries):
+            out.writestr(f"customXml/item{n}.xml", "<a/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("build", "reason"), [
+    ({"padding": 600 << 20}, r"^The workbook expands to 600 MB when opened, more than the 500 MB"),  # 600 KB file
+    ({"padding": 40 << 20}, r"^The workbook is not an ordinary Excel file: its part xl/worksheets/sheet1.xml "
+                            r"expands [\d,]+ times, to 40 MB"),
+    ({"extra_entries": 3000}, r"^The file is not an ordinary Excel workbook \(it holds 3\d{3} parts\)"),
+    ({"sheet": lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:XFD1048576"', xml)},
+     r"^The sheet holds 209,715,200 cells \(A1:XFD1048576\), more than the 10,000,000 an import reads"),
+])
+def test_zip_bombs_are_refused_before_they_are_read(station, tmp_path, build, reason):
+    """Declared sizes, compression ratio, parts and declared cells are checked before anything is inflated."""
+    user, unit = station
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(rezip(write_xlsx(tmp_path / "small.xlsx", [HEADER, person("张伟", sequence=291)]), **build))
+    assert path.stat().st_size < 2 << 20
+    with translation.override("en"), pytest.raises(importing.ImportFileError, match=reason):
+        importing._Source(path).estimate_rows()  # what the upload does in the request
+    with pytest.raises(importing.ImportFileError, match=reason):
+        run(path, user, unit, commit=True)  # the background task and the command
+    assert Veteran.objects.count() == 0
+
+
+def test_cells_are_counted_while_reading_when_the_sheet_declares_no_range(station, tmp_path, settings):
+    user, unit = station
+    settings.REGISTRY_IMPORT_MAX_CELLS = 50
+    rows = [HEADER, *[person(f"张{i}", sequence=300 + i) for i in range(10)]]
+    path = tmp_path / "nodim.xlsx"
+    path.write_bytes(rezip(write_xlsx(tmp_path / "rows.xlsx", rows),
+                           sheet=lambda xml: re.sub(r"<dimension [^>]*/>", "", xml)))
+    assert importing._Source(path).estimate_rows() == 11  # counted: a small sheet without a declared range
+    with pytest.raises(importing.ImportFileError, match=r"^The sheet holds 5\d cells \(read up to row [67]\)"):
+        run(path, user, unit)
+    settings.REGISTRY_IMPORT_MAX_CELLS = 10_000
+    assert run(path, user, unit).valid == 10
+
+
 # --- re-import, updates, scope of existing records ------------------------------------------------------
 
 
