@@ -18,7 +18,7 @@ import openpyxl
 import psycopg
 import pytest
 from django.core.files import File
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import translation
 from pghistory.models import Context
@@ -866,6 +866,29 @@ def test_command_prints_one_line_when_the_database_is_unreachable(tmp_path):
     assert len(lines) == 1, done.stderr
     assert "Traceback" not in done.stderr and "数据库不可用" in lines[0] and f"port {port} failed" in lines[0]
     assert done.stdout == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_command_prints_one_line_when_the_database_goes_away_mid_import(tree, tmp_path, monkeypatch):
+    """The server ends the command's session while it writes: one line, nothing written."""
+    write = importing._Engine._write
+
+    def killed_write(engine, *args):
+        pid = connection.cursor().connection.info.backend_pid
+        with other_connection() as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        return write(engine, *args)
+
+    monkeypatch.setattr(importing._Engine, "_write", killed_write)
+    path = write_xlsx(tmp_path / "cmd.xlsx", [HEADER, person("张伟", sequence=263)])
+    try:
+        with pytest.raises(CommandError) as error:
+            call_command("import_veterans", str(path), "--unit", "320111001001", "--commit", stdout=io.StringIO(),
+                         stderr=io.StringIO())
+    finally:
+        connection.close()
+    assert len(str(error.value).splitlines()) == 1 and str(error.value).startswith("数据库不可用")
+    assert Veteran.objects.count() == 0
 
 
 def test_every_column_of_the_template_is_understood(station):

@@ -3,7 +3,7 @@ from pathlib import Path
 import pghistory
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
-from django.db import Error as DatabaseError
+from django.db import InterfaceError, OperationalError
 
 from apps.core.models import OrgUnit, User
 from apps.registry import importing
@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             self._import(*args, **options)
-        except DatabaseError as exc:  # PostgreSQL down or gone mid-import: one line, not a traceback
+        except (OperationalError, InterfaceError) as exc:  # PostgreSQL down or gone mid-import: one line
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise CommandError(f"数据库不可用，导入未完成（导入在一个事务中：未提交则未写入任何数据） / database "
                                f"unavailable, the import did not complete: {reason}") from exc
