@@ -499,7 +499,7 @@ class _XlsxBook:
         cells: list = []
         limit = max_cells()
         # row number, column, type, style, collecting text, inside <is>, inside <rPh>, has a formula,
-        # cells and rows read (the declared range may lie)
+        # cells and rows read (the declared range may lie; what is read at all is bounded by check_zip)
         st = [0, 0, "n", None, False, False, False, False, 0]
 
         def start(name, attrs):
@@ -511,7 +511,6 @@ class _XlsxBook:
                 st[2] = attrs.get("t", "n")
                 st[3] = attrs.get("s")
                 st[7] = False
-                st[8] += 1
                 buf.clear()
             elif name == "v":
                 st[4] = True
@@ -576,7 +575,7 @@ class _XlsxBook:
                 st[4] = False
             elif name == "row":
                 out.append((st[0], list(cells)))
-                st[8] += 1
+                st[8] += st[1] + 2  # the row's cells as far as its last one, and the row itself
                 if st[8] > limit:
                     raise _too_many_cells(st[8], _("read up to row %(row)d") % {"row": st[0]})
             elif name == "is":
