@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import logging
 import os
 import posixpath
@@ -27,6 +28,7 @@ import time
 import unicodedata
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -63,6 +65,10 @@ MAX_COLUMNS = 200  # cells further right are ignored (a stray mark in column XFD
 JOB_PROBLEMS_KEPT = 1000  # bad rows listed on the job; the error workbook has them all
 ANNOTATE_MAX_ROWS = 20000  # up to this size the user's own xlsx is annotated; larger ones are rewritten
 MAX_SHARED_STRINGS_BYTES = 300 * 1024 * 1024
+MAX_PART_BYTES = 20 * 1024 * 1024  # workbook parts parsed whole in memory (workbook, relationships, styles)
+MAX_ZIP_ENTRIES = 2000  # an xlsx has a few dozen parts; a zip of millions of entries is a bomb of its own
+MAX_ZIP_RATIO = 100  # a part expanding more than this many times its stored size (from 1 MB) is a bomb
+ZIP_RATIO_FROM = 1024 * 1024
 
 ERROR_FILL = "FFC7CE"
 REASON_HEADER = "错误原因"
@@ -75,6 +81,21 @@ def sync_max_rows() -> int:
 
 def max_upload_bytes() -> int:
     return getattr(settings, "REGISTRY_IMPORT_MAX_MB", 50) * 1024 * 1024
+
+
+def max_unzipped_bytes() -> int:
+    """An xlsx declaring more content than this is refused before anything is read (zip bombs)."""
+    return getattr(settings, "REGISTRY_IMPORT_MAX_UNZIPPED_MB", 500) * 1024 * 1024
+
+
+def max_cells() -> int:
+    """A sheet declaring (dimension) or holding more cells than this is refused."""
+    return getattr(settings, "REGISTRY_IMPORT_MAX_CELLS", 10_000_000)
+
+
+def sync_max_bytes() -> int:
+    """Files whose content (unzipped) is larger are read in the background even when they have few rows."""
+    return getattr(settings, "REGISTRY_IMPORT_SYNC_MAX_MB", 5) * 1024 * 1024
 
 
 class ImportFileError(Exception):
@@ -95,7 +116,9 @@ class Column:
     key: str
     header: str
     synonyms: tuple[str, ...] = ()
-    kind: str = "text"  # text, name, id, sex, date, code, unit, tags, bool, hukou, phone
+    # text (free text: kept as typed), name, ident (a number or code written as text), id, sex, date, code, unit,
+    # tags, bool, hukou, phone
+    kind: str = "text"
     code_kind: str | None = None
     max_length: int | None = None
     required: bool = False
@@ -124,13 +147,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("enlist_place", "入伍地", ("入伍地点",), max_length=100),
     Column("discharge_date", "退役时间", ("退役日期", "退役年月", "退伍时间", "退伍日期", "退伍年月"), "date"),
     Column("branch", "军种", ("服役军种",), "code", CodeKind.BRANCH),
-    Column("troop_code", "部队代号", ("原部队代号", "部队番号", "原部队番号", "服役部队"), max_length=50),
+    Column("troop_code", "部队代号", ("原部队代号", "部队番号", "原部队番号", "服役部队"), "ident", max_length=50),
     Column("re_enlisted", "二次入伍", ("是否二次入伍",), "bool"),
     Column("military_category", "军人类别", ("军人身份",), "code", CodeKind.MILITARY_CATEGORY),
     Column("rank", "军衔", ("职级", "军衔/职级", "军衔(职级)", "军衔职级", "退役时军衔"), "code", CodeKind.RANK),
     Column("discharge_mode", "退役方式", ("安置方式", "退役安置方式"), "code", CodeKind.DISCHARGE_MODE),
     Column("certificate_type", "退役证件", ("退役证件类型", "退役证类型"), "code", CodeKind.CERTIFICATE),
-    Column("certificate_number", "退役证件编号", ("退役证号", "退役证编号", "证件编号"), max_length=50),
+    Column("certificate_number", "退役证件编号", ("退役证号", "退役证编号", "证件编号"), "ident", max_length=50),
     Column("report_date", "报到时间", ("报到日期", "安置报到时间"), "date"),
     Column("placement_unit", "安置单位", (), max_length=200),
     Column("placement_unit_nature", "安置单位性质", ("单位性质",), "code", CodeKind.UNIT_NATURE),
@@ -187,6 +210,8 @@ def detect_format(path: str | Path, name: str = "") -> str:
     """xlsx, xls or csv, from the first bytes (files are often renamed), else from the extension."""
     with open(path, "rb") as handle:
         head = handle.read(512)
+    if not head:
+        raise ImportFileError(_("The file is empty (0 bytes): save the sheet again in Excel and import that file."))
     if head.startswith(XLSX_MAGIC):
         return "xlsx"
     if head.startswith(XLS_MAGIC):
@@ -250,6 +275,82 @@ def _expat() -> Any:
     return parser
 
 
+def _damaged() -> str:
+    return _("The workbook is damaged or protected by a password; save it again without a password.")
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):,.0f}"
+
+
+def _zip_entry_count(path: str | Path) -> int | None:
+    """The entries an xlsx's end-of-central-directory record declares, read before ``zipfile`` builds an object
+    per entry (None when there is no such record: then ``zipfile`` says the file is damaged)."""
+    with open(path, "rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - 65557))  # the record (22 bytes) ends the file, after a comment of ≤ 64 KiB
+        tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return None
+    return int.from_bytes(tail[at + 10:at + 12], "little")
+
+
+def check_zip(path: str | Path) -> int:
+    """Refuse a zip bomb before anything is inflated; the content size (unzipped) when the file is fine.
+
+    The declared sizes bound what is read: ``zipfile`` never inflates a part beyond its declared size (a part
+    that lies about it fails its CRC check), so a declared size within the limits is a real limit."""
+    count = _zip_entry_count(path)
+    if count is not None and count > MAX_ZIP_ENTRIES:  # 0xFFFF (zip64) means more still
+        raise ImportFileError(_("The file is not an ordinary Excel workbook (it holds %(n)d parts): open it in Excel, "
+                                "copy the data into a new workbook and import that.") % {"n": count})
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ImportFileError(_damaged()) from exc
+    total = sum(info.file_size for info in infos)
+    if total > max_unzipped_bytes():
+        raise ImportFileError(_("The workbook expands to %(size)s MB when opened, more than the %(max)s MB an import "
+                                "reads: it is not an ordinary sheet of people. Copy the data into a new workbook "
+                                "(without pictures) and import that.")
+                              % {"size": _mb(total), "max": _mb(max_unzipped_bytes())})
+    for info in infos:
+        if info.file_size > ZIP_RATIO_FROM and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+            raise ImportFileError(_("The workbook is not an ordinary Excel file: its part %(part)s expands %(ratio)s "
+                                    "times, to %(size)s MB. Copy the data into a new workbook and import that.")
+                                  % {"part": info.filename[:100], "size": _mb(info.file_size),
+                                     "ratio": f"{info.file_size // max(info.compress_size, 1):,}"})
+    return total
+
+
+def _too_many_cells(cells: int, where: str) -> ImportFileError:
+    return ImportFileError(_("The sheet holds %(cells)s cells (%(where)s), more than the %(max)s an import reads. "
+                             "Delete the empty rows and columns below and to the right of the data, or split the "
+                             "sheet into several files.")
+                           % {"cells": f"{cells:,}", "where": where, "max": f"{max_cells():,}"})
+
+
+class _FormulaWithoutValue:
+    """A formula cell whose file holds no computed value: written by a program and never saved by Excel."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return ""
+
+    __repr__ = __str__
+
+
+FORMULA_WITHOUT_VALUE = _FormulaWithoutValue()
+
+
+def _formula_without_value() -> str:
+    return _("The cell holds a formula without a saved value (the file was written by a program and never saved "
+             "in Excel): open the file in Excel and save it, or copy the column and paste it as values.")
+
+
 class _XlsxBook:
     """A lean streaming reader of xlsx sheets (zip + expat), several times faster than openpyxl's
     read-only mode on large sheets. Values: str, int, float, bool, datetime (date-formatted numbers)."""
@@ -259,18 +360,18 @@ class _XlsxBook:
         names = set(self.zip.namelist())
         workbook = "xl/workbook.xml"
         if "_rels/.rels" in names:
-            for rel in _parse_xml(self.zip.read("_rels/.rels")):
+            for rel in _parse_xml(self._read_part("_rels/.rels")):
                 if rel.get("Type", "").endswith("/officeDocument"):
                     workbook = rel.get("Target", workbook).lstrip("/")
         base = posixpath.dirname(workbook)
         rels: dict[str, tuple[str, str]] = {}
         rels_path = posixpath.join(base, "_rels", posixpath.basename(workbook) + ".rels")
         if rels_path in names:
-            for rel in _parse_xml(self.zip.read(rels_path)):
+            for rel in _parse_xml(self._read_part(rels_path)):
                 target = rel.get("Target", "")
                 target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
                 rels[rel.get("Id", "")] = (rel.get("Type", ""), target)
-        root = _parse_xml(self.zip.read(workbook))
+        root = _parse_xml(self._read_part(workbook))
         self.date1904 = False
         self.sheets: list[tuple[str, str]] = []  # (name, path) of visible sheets in workbook order
         for element in root.iter():
@@ -283,8 +384,20 @@ class _XlsxBook:
                     self.sheets.append((element.get("name", ""), rels[rid][1]))
         shared = next((t for kind, t in rels.values() if kind.endswith("/sharedStrings")), None)
         styles = next((t for kind, t in rels.values() if kind.endswith("/styles")), None)
-        self.shared_strings = self._read_shared_strings(shared) if shared in names else []
+        self._shared_path = shared if shared in names else None
+        self._shared_strings: list[str] | None = None  # read with the first rows, not to estimate a size
         self.date_styles = self._read_date_styles(styles) if styles in names else frozenset()
+
+    def _read_part(self, path: str) -> bytes:
+        if self.zip.getinfo(path).file_size > MAX_PART_BYTES:
+            raise ImportFileError(_damaged())
+        return self.zip.read(path)
+
+    @property
+    def shared_strings(self) -> list[str]:
+        if self._shared_strings is None:
+            self._shared_strings = self._read_shared_strings(self._shared_path) if self._shared_path else []
+        return self._shared_strings
 
     def _read_shared_strings(self, path: str) -> list[str]:
         if self.zip.getinfo(path).file_size > MAX_SHARED_STRINGS_BYTES:
@@ -324,7 +437,7 @@ class _XlsxBook:
     def _read_date_styles(self, path: str) -> frozenset[int]:
         from openpyxl.styles.numbers import is_date_format
 
-        root = _parse_xml(self.zip.read(path))
+        root = _parse_xml(self._read_part(path))
         custom: dict[int, str] = {}
         dates: set[int] = set()
         for element in root:
@@ -341,12 +454,32 @@ class _XlsxBook:
                             dates.add(index)
         return frozenset(dates)
 
-    def dimension_rows(self, path: str) -> int | None:
-        """The last row from the sheet's <dimension ref="A1:R100001">, when the writer recorded it."""
+    def dimension(self, path: str) -> tuple[str, int, int] | None:
+        """The sheet's used range as its writer declared it, <dimension ref="A1:R100001">: (ref, last row,
+        columns), None when not recorded."""
         with self.zip.open(path) as handle:
             head = handle.read(4096).decode("utf-8", "ignore")
-        match = re.search(r"<(?:\w+:)?dimension[^>]*ref=\"[A-Z]+\d+:[A-Z]+(\d+)\"", head)
-        return int(match.group(1)) if match else None
+        match = re.search(r"<(?:\w+:)?dimension[^>]*ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"", head)
+        if not match:
+            return None
+        first, last = match.group(1), match.group(3) or match.group(1)
+        return (match.group(0).split('"')[1], int(match.group(4) or match.group(2)),
+                _col_index(last) - _col_index(first) + 1)
+
+    def dimension_rows(self, path: str) -> int | None:
+        """The last row from the sheet's <dimension ref="A1:R100001">, when the writer recorded it."""
+        found = self.dimension(path)
+        return found[1] if found else None
+
+    def check_declared_cells(self, path: str) -> None:
+        """Refuse a sheet whose declared used range holds more cells than an import reads (columns past
+        MAX_COLUMNS are never read and do not count)."""
+        found = self.dimension(path)
+        if found is not None:
+            ref, rows, columns = found
+            cells = rows * min(columns, MAX_COLUMNS)
+            if cells > max_cells():
+                raise _too_many_cells(cells, ref)
 
     def count_rows(self, path: str) -> int:
         count, tail = 0, b""
@@ -359,12 +492,15 @@ class _XlsxBook:
         return count
 
     def rows(self, path: str) -> Iterator[Row]:
+        self.check_declared_cells(path)
         shared, date_styles, date1904 = self.shared_strings, self.date_styles, self.date1904
         out: list[Row] = []
         buf: list[str] = []
         cells: list = []
-        # row number, column, type, style, collecting text, inside <is>, inside <rPh>
-        st = [0, 0, "n", None, False, False, False]
+        limit = max_cells()
+        # row number, column, type, style, collecting text, inside <is>, inside <rPh>, has a formula,
+        # cells and rows read (the declared range may lie; what is read at all is bounded by check_zip)
+        st = [0, 0, "n", None, False, False, False, False, 0]
 
         def start(name, attrs):
             if ":" in name:
@@ -374,9 +510,12 @@ class _XlsxBook:
                 st[1] = _col_index(ref) if ref else st[1] + 1
                 st[2] = attrs.get("t", "n")
                 st[3] = attrs.get("s")
+                st[7] = False
                 buf.clear()
             elif name == "v":
                 st[4] = True
+            elif name == "f":
+                st[7] = True
             elif name == "t":
                 st[4] = st[5] and not st[6]
             elif name == "row":
@@ -399,7 +538,11 @@ class _XlsxBook:
                 text = "".join(buf)
                 kind = st[2]
                 value: Any
-                if kind == "s":
+                if st[7] and not text and kind not in ("str", "inlineStr"):
+                    # Excel saves every formula's result (an empty text result as t="str"); programs such as
+                    # openpyxl write the formula alone.
+                    value = FORMULA_WITHOUT_VALUE
+                elif kind == "s":
                     value = shared[int(text)] if text else None
                 elif kind in ("inlineStr", "str", "e"):
                     value = text
@@ -432,6 +575,9 @@ class _XlsxBook:
                 st[4] = False
             elif name == "row":
                 out.append((st[0], list(cells)))
+                st[8] += st[1] + 2  # the row's cells as far as its last one, and the row itself
+                if st[8] > limit:
+                    raise _too_many_cells(st[8], _("read up to row %(row)d") % {"row": st[0]})
             elif name == "is":
                 st[5] = False
             elif name == "rPh":
@@ -445,8 +591,11 @@ class _XlsxBook:
         parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, chars
         with self.zip.open(path) as handle:
             while True:
-                chunk = handle.read(1 << 18)
-                parser.Parse(chunk, not chunk)
+                try:
+                    chunk = handle.read(1 << 18)
+                    parser.Parse(chunk, not chunk)
+                except (zipfile.BadZipFile, EOFError, zlib.error, IndexError, ExpatError) as exc:  # lying or broken
+                    raise ImportFileError(_damaged()) from exc
                 if out:
                     yield from out
                     out.clear()
@@ -464,7 +613,9 @@ class _Source:
         self._xlsx: _XlsxBook | None = None
         self._xls = None
         self._openpyxl_fallback = False
+        self.content_bytes = os.path.getsize(self.path)  # unzipped, for an xlsx: what reading it costs
         if self.format == "xlsx":
+            self.content_bytes = check_zip(self.path)  # before either reader inflates anything
             try:
                 self._xlsx = _XlsxBook(self.path)
             except ImportFileError:
@@ -501,17 +652,25 @@ class _Source:
             yield from self._csv_rows()
 
     def estimate_rows(self) -> int:
-        """Rows in the first sheet, cheaply (to decide between the request and the background)."""
+        """Rows in the first sheet, cheaply (to decide between the request and the background); 0 when only
+        reading the sheet would tell (it is then read in the background: see ``content_bytes``). Refuses a sheet
+        declaring too many cells."""
         if self._xlsx is not None:
             if not self._xlsx.sheets:
                 return 0
             path = self._xlsx.sheets[0][1]
-            return self._xlsx.dimension_rows(path) or self._xlsx.count_rows(path)
+            self._xlsx.check_declared_cells(path)
+            rows = self._xlsx.dimension_rows(path)
+            if rows is None and self._xlsx.zip.getinfo(path).file_size <= sync_max_bytes():
+                rows = self._xlsx.count_rows(path)
+            return rows or 0
         if self._openpyxl_fallback:
             ws = self._openpyxl().worksheets[0]
             return ws.max_row or 0
         if self._xls is not None:
             sheets = [s for s in self._xls.sheets() if not s.visibility]
+            if sheets:
+                self._check_xls_cells(sheets[0])
             return sheets[0].nrows if sheets else 0
         count = 0
         with open(self.path, "rb") as handle:
@@ -552,6 +711,7 @@ class _Source:
 
         book = self._xls
         ws = [s for s in book.sheets() if not s.visibility][sheet]
+        self._check_xls_cells(ws)
         for index in range(ws.nrows):
             cells = []
             for cell in ws.row(index)[:MAX_COLUMNS]:
@@ -570,6 +730,12 @@ class _Source:
                 cells.pop()
             if cells:
                 yield index + 1, cells
+
+    @staticmethod
+    def _check_xls_cells(ws) -> None:
+        cells = ws.nrows * min(ws.ncols, MAX_COLUMNS)
+        if cells > max_cells():
+            raise _too_many_cells(cells, f"{ws.nrows} × {ws.ncols}")
 
     def _csv_rows(self) -> Iterator[Row]:
         text = _decode_csv(Path(self.path).read_bytes())
@@ -644,8 +810,20 @@ ALIASES: dict[str, dict[str, str]] = {
 }
 
 
+FREE_TEXT_KINDS = frozenset({"text", "name"})  # never NFKC-normalised: （东门）： stays as written
+
+
+def tidy_text(value: str) -> str:
+    """Free text as typed: invisible characters removed and the ends trimmed; full-width forms, punctuation and
+    inner spacing are the writer's and are kept."""
+    if not value.isprintable():
+        value = value.translate(INVISIBLE)
+    return value.strip()
+
+
 def clean_text(value: str) -> str:
-    """Full-width → half-width (NFKC), invisible characters removed, whitespace runs collapsed."""
+    """For numbers, dates and codes: full-width → half-width (NFKC), invisible characters removed, whitespace runs
+    collapsed. Never for free text (addresses, remarks), whose full-width punctuation is meant."""
     if value.isascii():
         return " ".join(value.split())
     text = unicodedata.normalize("NFKC", value)
@@ -1032,11 +1210,12 @@ class _Engine:
             return lambda raw: self._tags(raw, header)
         limit = column.max_length
         squeeze = kind == "name"
+        tidy = clean_text if kind == "ident" else tidy_text
 
         def text(raw: Any) -> str:
-            value = clean_text(_as_text(raw))
-            if squeeze and CJK.search(value):
-                value = value.replace(" ", "")
+            value = tidy(_as_text(raw))
+            if squeeze:  # a name's spacing is tidied (张　三 → 张三), its characters are kept
+                value = "".join(value.split()) if CJK.search(value) else " ".join(value.split())
             if limit and len(value) > limit:
                 raise _CellError(_("Too long: at most %(n)d characters.") % {"n": limit})
             return value
@@ -1100,12 +1279,17 @@ class _Engine:
             return None
         row = _Row(number)
         width = len(values)
+        formulas = False
         for mapped in self.mapping:
             raw = values[mapped.index] if mapped.index < width else None
             if raw is None:
                 continue
+            if raw is FORMULA_WITHOUT_VALUE:
+                row.problems.append(Problem(number, mapped.header, _formula_without_value(), mapped.index))
+                formulas = True
+                continue
             if isinstance(raw, str):
-                raw = clean_text(raw)
+                raw = tidy_text(raw) if mapped.column.kind in FREE_TEXT_KINDS else clean_text(raw)
                 if not raw:
                     continue
             try:
@@ -1114,7 +1298,7 @@ class _Engine:
                 row.problems.append(Problem(number, mapped.header, str(exc), mapped.index))
         id_map = self.header_of["id_number"]
         id_failed = any(p.col_index == id_map.index for p in row.problems)
-        if "id_number" not in row.values and not id_failed and (
+        if "id_number" not in row.values and not id_failed and not formulas and (
                 "name" not in row.values or self._is_filler(values, id_map.index)):
             self.report.skipped += 1
             return None
@@ -1328,20 +1512,20 @@ def _copy_veterans(new: list[tuple[_Row, dict]], complete: Callable[[_Row, dict]
     then the rows stream in. Several times faster than ``bulk_create`` on large sheets, whose cost is building
     one parameter per cell in Python.
 
-    History is written set-based: the row-level history trigger is switched off for the COPY and the same
-    "insert" events are then written by one ``INSERT … SELECT`` under the import's context. Per row, the trigger
-    enters two PL/pgSQL exception blocks (pgtrigger's ignore check and pghistory's context look-up), and each is
-    a subtransaction: past 64 of them in one transaction every snapshot overflows, which made the trigger cost
-    ten times the insert itself. ``ALTER TABLE … DISABLE TRIGGER`` is transactional and takes a lock that keeps
-    other writers of the table waiting until this import commits, so no other write can miss its history and the
-    trigger is back on before anyone else sees the table.
+    History is written set-based: the row-level history trigger is skipped for the COPY and the same "insert"
+    events are then written by one ``INSERT … SELECT`` under the import's context. Per row, the trigger enters
+    two PL/pgSQL exception blocks (pgtrigger's ignore check and pghistory's context look-up), which made it cost
+    ten times the insert itself. The trigger is skipped through pgtrigger's own switch, the ``pgtrigger.ignore``
+    setting its ignore check reads, set with ``SET LOCAL`` semantics around the COPY only: it holds for this
+    transaction alone, so other sessions' writes keep their history, and it takes no lock (``ALTER TABLE …
+    DISABLE TRIGGER`` did, and kept every other writer of the table waiting until the import committed).
     """
     meta = Veteran._meta
     fields = meta.concrete_fields
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     now = timezone.now()
-    trigger = quote(_insert_history_trigger())
+    trigger = _insert_history_trigger()
     with connection.cursor() as cursor:
         # Through Django's cursor, so the history context of this transaction is set before the COPY.
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
@@ -1350,23 +1534,17 @@ def _copy_veterans(new: list[tuple[_Row, dict]], complete: Callable[[_Row, dict]
         columns = ", ".join(quote(f.column) for f in fields)
         attnames = [f.attname for f in fields]
         pk_name = meta.pk.attname
-        # ALTER TABLE refuses while foreign-key checks of this table wait for the commit: check them at once
-        # (earlier chunks' and this COPY's), then defer them again as Django declares them.
-        cursor.execute("SELECT quote_ident(conname) FROM pg_constraint WHERE conrelid = %s::regclass "
-                       "AND contype = 'f' AND condeferrable AND condeferred", [meta.db_table])
-        deferred = ", ".join(name for (name,) in cursor.fetchall())
-        if deferred:
-            cursor.execute(f"SET CONSTRAINTS {deferred} IMMEDIATE")
-        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        # Transaction-local (a failed COPY rolls it back with the savepoint); reset to "ignore nothing" after.
+        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + trigger + "}"])
+        # The raw cursor's COPY bypasses Django's error wrapping: wrap it, so that a unique violation is Django's
+        # IntegrityError like every other write of the import.
+        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for pk, (row, record) in zip(ids, new, strict=True):
                 complete(row, record)
                 record[pk_name] = pk
                 record["created_at"] = record["updated_at"] = now
                 copy.write_row([record[name] for name in attnames])
-        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
-        if deferred:
-            cursor.execute(f"SET CONSTRAINTS {deferred} DEFERRED")
+        cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
         _write_insert_events(cursor, ids)
 
 
@@ -1440,6 +1618,7 @@ def _open_sheet(source: _Source) -> tuple[int, str, int, list[_Mapped], list[str
     """The first visible sheet with a header row: index, name, header row, mapping, ignored headers, width of the
     rows above the data, and the data rows."""
     names = source.sheet_names()
+    filled = False
     for index, name in enumerate(names):
         rows = source.rows(index)
         head, header_row, mapping, ignored = _find_header(rows)
@@ -1452,6 +1631,11 @@ def _open_sheet(source: _Source) -> tuple[int, str, int, list[_Mapped], list[str
 
             width = max(len(values) for _number, values in head if _number <= header_row)
             return index, name, header_row, mapping, ignored, width, remaining()
+        # Read on only while blank: a header below ten blank rows makes a sheet without a header, not an empty one.
+        filled = filled or any(not _is_blank(values) for _number, values in itertools.chain(head, rows))
+    if not filled:
+        raise ImportFileError(_("The sheet is empty: no cell is filled in. Fill in the template (a header row with "
+                                "姓名 and 公民身份号码, one person per row) and import it again."))
     raise ImportFileError(_("No header row found: one of the first %(n)d rows must name the columns, including "
                             "姓名 and 公民身份号码.") % {"n": HEADER_SCAN_ROWS})
 
@@ -1519,8 +1703,10 @@ def veteran_import(*, actor: User | None, path: str | Path, unit: OrgUnit, commi
                 report.created = report.updated = report.unchanged = 0
             except IntegrityError as exc:
                 # Someone registered one of these people between our check and our write.
-                raise ImportFileError(_("Someone else registered one of these people while the import ran; "
-                                        "nothing was written. Import the file again.")) from exc
+                meanwhile = _registered_meanwhile(exc, engine)
+                if meanwhile is None:
+                    raise
+                raise meanwhile from exc
             report.committed = not report.rolled_back
             if report.committed:
                 hooks.veterans_changed(engine.written_ids)  # told once the transaction commits
@@ -1529,6 +1715,28 @@ def veteran_import(*, actor: User | None, path: str | Path, unit: OrgUnit, commi
         return report
     finally:
         source.close()
+
+
+DUPLICATE_KEY = re.compile(r"\(id_number_hash\)=\(([0-9a-f]+)\)")
+
+
+def _registered_meanwhile(exc: IntegrityError, engine: _Engine) -> ImportFileError | None:
+    """A unique violation on the blind index: another import or a station registered one of these people after
+    this import looked them up (an overlapping import of the same people). Named by its row when PostgreSQL says
+    which key; None for any other integrity error (not the user's to fix: it stays an internal error)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    constraint = getattr(diag, "constraint_name", "") or ""
+    if "id_number_hash" not in constraint:
+        return None
+    match = DUPLICATE_KEY.search(getattr(diag, "message_detail", "") or "")
+    row = engine.seen.get(match.group(1)) if match else None
+    if row is None:
+        return ImportFileError(_("Someone else registered one of these people while the import ran; nothing was "
+                                 "written. Import the file again."))
+    return ImportFileError(_("Someone else registered the person of row %(row)d (perhaps others of this sheet as "
+                             "well) while the import ran, for example in another import of the same people; nothing "
+                             "was written. Import the file again: the people registered meanwhile are then updated.")
+                           % {"row": row})
 
 
 def _fast_history_triggers() -> None:
@@ -1787,9 +1995,13 @@ def import_job_create(*, actor: User, upload: UploadedFile, unit: OrgUnit | None
                       "language": translation.get_language()})
     job.input_file.save(f"import-{uuid.uuid4().hex}{suffix}", upload, save=False)
     try:
+        # Only the zip's directory and the sheet's declared range are read here: a file that would cost more to
+        # read than a small sheet is read in the background (zip bombs are refused unread by _Source).
         source = _Source(job.input_file.path, name)
         try:
             job.total = source.estimate_rows()
+            if source.content_bytes > sync_max_bytes():
+                job.params["background"] = True
         finally:
             source.close()
     except ImportFileError as exc:
@@ -1800,7 +2012,7 @@ def import_job_create(*, actor: User, upload: UploadedFile, unit: OrgUnit | None
 
 
 def import_job_in_background(job: Job) -> bool:
-    return job.total > sync_max_rows()
+    return job.total > sync_max_rows() or bool(job.params.get("background"))
 
 
 def import_job_dispatch(job: Job) -> None:

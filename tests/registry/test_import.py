@@ -4,18 +4,30 @@ the command. Sheets are written with openpyxl (xlsx), xlwt (xls) or as bytes (cs
 from __future__ import annotations
 
 import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
+import psycopg
 import pytest
-from django.core.management import call_command
+from django.core.files import File
+from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import translation
 from pghistory.models import Context
 
-from apps.core.models import OrgUnit
+from apps.core.choices import JobStatus
+from apps.core.models import Job, OrgUnit
 from apps.registry import importing
 from apps.registry.models import Code, Veteran
+from tests.conftest import ROOT
 from tests.registry.factories import id_number, make_veteran
 
 CHUNK_ROWS = importing.CHUNK + 3  # more than one chunk: the trigger goes off and on twice
@@ -176,6 +188,29 @@ def test_full_width_characters_and_stray_spaces(station, tmp_path):
     assert report.valid == 1, problems(report)
     veteran = Veteran.objects.get()
     assert (veteran.name, veteran.id_number, veteran.phone) == ("张三", number, "13812345678")
+
+
+def test_free_text_is_kept_as_written(station, tmp_path):
+    """Addresses, remarks and other free text keep full-width punctuation and their spacing (only the ends are
+    trimmed); ID numbers, phones, dates and codes are normalised."""
+    user, unit = station
+    number = id_number("19800101", sequence=33)
+    header = ["姓名", "公民身份号码", "人员类别", "常住地址", "户籍地址", "备注", "安置单位", "部队代号", "联系电话",
+              "入伍时间"]
+    address = "浦口区星甸街道（东门）：幸福路１号　3栋"
+    notes = "家属说明：“已核实”，２０２４年复查；电话（白天）"
+    row = ["张　伟", number.translate(str.maketrans("0123456789", "０１２３４５６７８９")), "退役士兵",
+           f" {address}\u200b ", "江苏省南京市（原江浦县）", notes, "南京某公司（国企）", "３５２０１部队",
+           "（025）5812 3456", "１９９８．１２"]
+    report = run(write_xlsx(tmp_path / "text.xlsx", [header, row]), user, unit, commit=True)
+    assert report.valid == 1, problems(report)
+    veteran = Veteran.objects.get()
+    assert (veteran.name, veteran.id_number) == ("张伟", number)
+    assert veteran.address == address and veteran.notes == notes
+    assert veteran.hukou_address == "江苏省南京市（原江浦县）" and veteran.placement_unit == "南京某公司（国企）"
+    assert (veteran.troop_code, veteran.phone, veteran.enlist_date) == ("35201部队", "02558123456", date(1998, 12, 1))
+    report = run(write_xlsx(tmp_path / "again.xlsx", [header, row]), user, unit, commit=True)
+    assert (report.updated, report.unchanged) == (1, 1)  # the same text is no change
 
 
 @pytest.mark.parametrize(("cell", "fmt", "expected"), [
@@ -373,6 +408,113 @@ def test_a_sheet_without_a_header_or_a_required_column(station, tmp_path):
         run(path, user, unit)
 
 
+def test_an_empty_file_or_workbook_is_called_empty(station, tmp_path):
+    """Not "damaged or protected by a password", not "no header row": empty."""
+    user, unit = station
+    for name in ("empty.xlsx", "empty.csv", "empty.xls"):
+        path = tmp_path / name
+        path.write_bytes(b"")
+        with pytest.raises(importing.ImportFileError, match=r"^The file is empty \(0 bytes\)"):
+            run(path, user, unit)
+    path = tmp_path / "blank.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active["C7"].number_format = "@"  # a formatted cell holds nothing
+    workbook.create_sheet("Sheet2")
+    workbook.save(path)
+    with pytest.raises(importing.ImportFileError, match=r"^The sheet is empty: no cell is filled in"):
+        run(path, user, unit)
+    blank_rows = [[None]] * 12 + [HEADER, person("张伟", sequence=271)]  # a header too far down is not "empty"
+    with pytest.raises(importing.ImportFileError, match="No header row"):
+        run(write_xlsx(tmp_path / "low.xlsx", [[" "] for _row in blank_rows[:12]] + blank_rows[12:]), user, unit)
+
+
+def test_a_formula_without_a_saved_value_is_named_as_such(station, tmp_path):
+    """A sheet written by a program keeps formulas without their results: say so, not "Required." """
+    user, unit = station
+    rows = [HEADER, person('="张"&"伟"', sequence=281), person("李娜", sequence=283, 民族="=D2"),
+            person("王强", sequence=285, 人员类别="=IF(1,\"退役士兵\")")]
+    path = write_xlsx(tmp_path / "formulas.xlsx", rows)
+    report = run(path, user, unit)
+    reasons = problems(report)
+    assert [(row, column) for row, column, _reason in reasons] == [(2, "姓名"), (3, "民族"), (4, "人员类别")]
+    assert all(reason.startswith("The cell holds a formula without a saved value") for _r, _c, reason in reasons)
+    assert (report.rows, report.valid) == (3, 0)
+    # Saved by Excel, a formula carries its result (text results typed t="str"), read as the value.
+    rows = [HEADER, person("李娜", sequence=287, 民族='="汉"&"族"'), person("王强", sequence=289, 人员类别="=1")]
+    path = write_xlsx(tmp_path / "saved.xlsx", rows)
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    sheet, replaced = re.subn(r'<c r="D2"><f>([^<]*)</f><v\s*/>', r'<c r="D2" t="str"><f>\1</f><v>汉族</v>', sheet)
+    assert replaced == 1
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    report = run(path, user, unit)
+    assert [(row, column) for row, column, _reason in problems(report)] == [(3, "人员类别")]
+    assert report.valid == 1
+
+
+def rezip(path: Path, *, sheet=None, padding: int = 0, extra_entries: int = 0) -> bytes:
+    """The xlsx at ``path`` rebuilt in memory: its sheet XML passed through ``sheet`` and followed by ``padding``
+    spaces (highly compressible: a zip bomb), plus ``extra_entries`` tiny parts."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                text = sheet(text) if sheet else text
+                head, tail = text.rsplit("</worksheet>", 1)
+                with out.open(info.filename, "w", force_zip64=True) as member:
+                    member.write(head.encode())
+                    block = b" " * (1 << 20)
+                    for _block in range(padding >> 20):
+                        member.write(block)
+                    member.write(b"</worksheet>" + tail.encode())
+            else:
+                out.writestr(info, data)
+        for n in range(extra_entries):
+            out.writestr(f"customXml/item{n}.xml", "<a/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("build", "reason"), [
+    ({"padding": 600 << 20}, r"^The workbook expands to 600 MB when opened, more than the 500 MB"),  # 600 KB file
+    ({"padding": 40 << 20}, r"^The workbook is not an ordinary Excel file: its part xl/worksheets/sheet1.xml "
+                            r"expands [\d,]+ times, to 40 MB"),
+    ({"extra_entries": 3000}, r"^The file is not an ordinary Excel workbook \(it holds 3\d{3} parts\)"),
+    ({"sheet": lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:XFD1048576"', xml)},
+     r"^The sheet holds 209,715,200 cells \(A1:XFD1048576\), more than the 10,000,000 an import reads"),
+])
+def test_zip_bombs_are_refused_before_they_are_read(station, tmp_path, build, reason):
+    """Declared sizes, compression ratio, parts and declared cells are checked before anything is inflated."""
+    user, unit = station
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(rezip(write_xlsx(tmp_path / "small.xlsx", [HEADER, person("张伟", sequence=291)]), **build))
+    assert path.stat().st_size < 2 << 20
+    with translation.override("en"), pytest.raises(importing.ImportFileError, match=reason):
+        importing._Source(path).estimate_rows()  # what the upload does in the request
+    with pytest.raises(importing.ImportFileError, match=reason):
+        run(path, user, unit, commit=True)  # the background task and the command
+    assert Veteran.objects.count() == 0
+
+
+def test_cells_are_counted_while_reading_when_the_sheet_declares_no_range(station, tmp_path, settings):
+    user, unit = station
+    settings.REGISTRY_IMPORT_MAX_CELLS = 50
+    rows = [HEADER, *[person(f"张{i}", sequence=300 + i) for i in range(10)]]
+    path = tmp_path / "nodim.xlsx"
+    path.write_bytes(rezip(write_xlsx(tmp_path / "rows.xlsx", rows),
+                           sheet=lambda xml: re.sub(r"<dimension [^>]*/>", "", xml)))
+    assert importing._Source(path).estimate_rows() == 11  # counted: a small sheet without a declared range
+    with pytest.raises(importing.ImportFileError, match=r"^The sheet holds 5\d cells \(read up to row [67]\)"):
+        run(path, user, unit)
+    settings.REGISTRY_IMPORT_MAX_CELLS = 10_000
+    assert run(path, user, unit).valid == 10
+
+
 # --- re-import, updates, scope of existing records ------------------------------------------------------
 
 
@@ -464,6 +606,93 @@ def test_an_import_spanning_several_chunks(station, tmp_path, monkeypatch):
     assert (report.rows, report.valid, report.errors, report.created) == (12, 11, 1, 11)
     assert report.problems[0].row == 13
     assert Veteran.objects.count() == 11
+
+
+# --- other writers during an import ---------------------------------------------------------------------
+
+
+def other_connection(**settings) -> psycopg.Connection:
+    """A second connection to the test database with every option Django's connection uses."""
+    params = connection.get_connection_params()
+    return psycopg.connect(**params, autocommit=True, **settings)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_does_not_block_writers_of_other_records(station, tmp_path):
+    """While an import's transaction is open (records written, not yet committed), another connection updates
+    another record at once (no table lock), and that update keeps its own history."""
+    user, unit = station
+    other_person = make_veteran(unit, name="别人", phone="13800000000")
+    rows = [person(f"并{i}", birth=(date(1961, 1, 1) + timedelta(days=i)).strftime("%Y%m%d"), sequence=11, 性别="男")
+            for i in range(30)]
+    raced: list[int] = []
+
+    def race(_report) -> None:
+        with other_connection() as other:
+            other.execute("SET lock_timeout = '2s'")
+            cursor = other.execute(f'UPDATE "{Veteran._meta.db_table}" SET phone = %s WHERE id = %s',  # noqa: S608
+                                   ["13900000000", other_person.pk])
+            raced.append(cursor.rowcount)
+
+    report = run(write_xlsx(tmp_path / "race.xlsx", [HEADER, *rows]), user, unit, commit=True, on_committed=race)
+    assert report.committed and report.created == 30 and raced == [1]
+    other_person.refresh_from_db()
+    assert other_person.phone == "13900000000"
+    assert other_person.events.filter(pgh_label="update", phone="13900000000").exists()
+    assert Veteran.events.rel.related_model.objects.filter(pgh_label="insert").count() == 31
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_imports_of_the_same_people_say_someone_registered_them_meanwhile(station, tmp_path,
+                                                                                     monkeypatch):
+    """Import B looks the people up (nobody yet), import A registers them and commits while B writes: B stops with
+    a message naming the row, not an internal error, and writes nothing; importing again updates them."""
+    user, unit = station
+    rows = [HEADER, person("张伟", sequence=901), person("李娜", sequence=902), person("王强", sequence=903)]
+    path_a = write_xlsx(tmp_path / "a.xlsx", rows)
+    path_b = write_xlsx(tmp_path / "b.xlsx", rows)
+    b_checked, a_written, release = threading.Event(), threading.Event(), threading.Event()
+    main = threading.current_thread()
+    write = importing._Engine._write
+
+    def paced_write(engine, *args):
+        if threading.current_thread() is main:  # B: its look-up is done, A writes first
+            b_checked.set()
+            assert a_written.wait(30)
+            threading.Timer(1.0, release.set).start()  # A commits while B's COPY waits on the unique key
+        return write(engine, *args)
+
+    def hold(_report) -> None:
+        a_written.set()
+        release.wait(30)
+
+    def import_a() -> None:
+        try:
+            assert b_checked.wait(30)
+            run(path_a, user, unit, commit=True, on_committed=hold)
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(importing._Engine, "_write", paced_write)
+    thread_a = threading.Thread(target=import_a)
+    thread_a.start()
+    job = Job.objects.create(kind=importing.JOB_KIND, user=user, title="b", total=3,
+                             params={"phase": "commit", "unit": unit.pk, "file_name": "b.xlsx", "language": "en"})
+    job.input_file.save("b.xlsx", File(path_b.open("rb")), save=True)
+    job.result = {"phase": "preview", "valid": 3}
+    job.save()
+    try:
+        importing.import_job_run(job_pk=job.pk, report_progress=False)
+    finally:
+        release.set()
+        thread_a.join(30)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith("Someone else registered the person of row 2 ") and "nothing was written" in job.error
+    assert Veteran.objects.count() == 3 and Veteran.objects.filter(created_by=user).count() == 3
+    monkeypatch.setattr(importing._Engine, "_write", write)
+    report = run(path_b, user, unit, commit=True)
+    assert (report.created, report.updated) == (0, 3)
 
 
 # --- other file formats ---------------------------------------------------------------------------------
@@ -620,6 +849,46 @@ def test_command_scope_is_the_units_subtree(tree, tmp_path):
     assert lines[-1] == "rows=2 valid=1 errors=1 created=1 updated=0"
     assert "outside your area" in lines[0]
     assert OrgUnit.objects.get(code="320111001001").veterans.count() == 1
+
+
+def test_command_prints_one_line_when_the_database_is_unreachable(tmp_path):
+    """PostgreSQL down: one line on stderr naming the cause, exit status 1, no traceback."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = write_xlsx(tmp_path / "cmd.xlsx", [HEADER, person("张伟", sequence=261)])
+    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/nowhere",
+           "DJANGO_SETTINGS_MODULE": "veterans_portal.settings.test"}
+    done = subprocess.run([sys.executable, "manage.py", "import_veterans", str(path), "--unit", "320111001001",
+                           "--commit"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr and "数据库不可用" in lines[0] and f"port {port} failed" in lines[0]
+    assert done.stdout == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_command_prints_one_line_when_the_database_goes_away_mid_import(tree, tmp_path, monkeypatch):
+    """The server ends the command's session while it writes: one line, nothing written."""
+    write = importing._Engine._write
+
+    def killed_write(engine, *args):
+        pid = connection.cursor().connection.info.backend_pid
+        with other_connection() as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        return write(engine, *args)
+
+    monkeypatch.setattr(importing._Engine, "_write", killed_write)
+    path = write_xlsx(tmp_path / "cmd.xlsx", [HEADER, person("张伟", sequence=263)])
+    try:
+        with pytest.raises(CommandError) as error:
+            call_command("import_veterans", str(path), "--unit", "320111001001", "--commit", stdout=io.StringIO(),
+                         stderr=io.StringIO())
+    finally:
+        connection.close()
+    assert len(str(error.value).splitlines()) == 1 and str(error.value).startswith("数据库不可用")
+    assert Veteran.objects.count() == 0
 
 
 def test_every_column_of_the_template_is_understood(station):

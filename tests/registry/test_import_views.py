@@ -16,7 +16,7 @@ from apps.core.choices import AccessAction, JobStatus
 from apps.core.models import AccessLog, Job
 from apps.registry import importing, tasks_import
 from apps.registry.models import Veteran
-from tests.registry.test_import import HEADER, person, write_xlsx
+from tests.registry.test_import import HEADER, person, rezip, write_xlsx
 
 
 @pytest.fixture(autouse=True)
@@ -96,6 +96,29 @@ def test_upload_refuses_other_files_and_units(login_as, users, tree, tmp_path):
     assert "xlsx" in upload(client, path).content.decode()
     response = upload(client, sheet(tmp_path, person("张伟")), unit=tree["village_b1"].pk)
     assert response.status_code == 200 and not Job.objects.exists()
+
+
+def test_a_zip_bomb_upload_is_refused_in_chinese_without_a_job(login_as, users, tmp_path):
+    """A 600 KB xlsx declaring 600 MB of content: refused from its zip directory, with a clear message."""
+    client = login_as(users["village_a1"])
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(rezip(sheet(tmp_path, person("张伟", sequence=311)), padding=600 << 20))
+    response = upload(client, path)
+    assert response.status_code == 200 and not Job.objects.exists()
+    assert "该工作簿打开后展开为 600 MB，超过导入可读取的 500 MB" in response.content.decode()
+
+
+def test_a_small_sheet_with_large_content_is_read_in_the_background(login_as, users, tmp_path, settings,
+                                                                    django_capture_on_commit_callbacks):
+    settings.REGISTRY_IMPORT_SYNC_MAX_MB = 0  # any content is "large"; two rows are few
+    client = login_as(users["village_a1"])
+    with django_capture_on_commit_callbacks() as callbacks:
+        upload(client, sheet(tmp_path, person("张伟", sequence=313), person("李娜", sequence=315)))
+    job = Job.objects.get(kind=importing.JOB_KIND)
+    assert (job.status, job.total, job.params["background"], len(callbacks)) == (JobStatus.PENDING, 4, True, 1)
+    callbacks[0]()  # the task, eager
+    job.refresh_from_db()
+    assert (job.status, job.result["valid"]) == (JobStatus.DONE, 2)
 
 
 def test_template(login_as, users, tree):

@@ -282,6 +282,13 @@ FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 # Registry: sheets of more rows are imported in the background; exports of more rows (and every export
 # of full ID numbers) need a reason and run in the background into the download centre.
 REGISTRY_IMPORT_SYNC_MAX_ROWS = env.int("REGISTRY_IMPORT_SYNC_MAX_ROWS", default=2000)
+# Hostile sheets (zip bombs): uploads above MAX_MB, xlsx files declaring more than MAX_UNZIPPED_MB of content and
+# sheets declaring or holding more than MAX_CELLS cells are refused before they are read; files whose content
+# (unzipped) exceeds SYNC_MAX_MB are read in the background even when they have few rows.
+REGISTRY_IMPORT_MAX_MB = env.int("REGISTRY_IMPORT_MAX_MB", default=50)
+REGISTRY_IMPORT_MAX_UNZIPPED_MB = env.int("REGISTRY_IMPORT_MAX_UNZIPPED_MB", default=500)
+REGISTRY_IMPORT_MAX_CELLS = env.int("REGISTRY_IMPORT_MAX_CELLS", default=10_000_000)
+REGISTRY_IMPORT_SYNC_MAX_MB = env.int("REGISTRY_IMPORT_SYNC_MAX_MB", default=5)
 CARE_REMINDER_CHUNK = env.int("CARE_REMINDER_CHUNK", default=50_000)  # records per transaction of the nightly run
 REGISTRY_EXPORT_SYNC_MAX_ROWS = env.int("REGISTRY_EXPORT_SYNC_MAX_ROWS", default=5000)
 

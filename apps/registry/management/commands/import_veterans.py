@@ -3,6 +3,7 @@ from pathlib import Path
 import pghistory
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError
 
 from apps.core.models import OrgUnit, User
 from apps.registry import importing
@@ -24,7 +25,15 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="import as this user: their area limits the import and the history "
                                            "names them")
 
-    def handle(self, *args, file: Path, unit: str, commit: bool, atomic: bool, user: str | None, **options):
+    def handle(self, *args, **options):
+        try:
+            self._import(*args, **options)
+        except (OperationalError, InterfaceError) as exc:  # PostgreSQL down or gone mid-import: one line
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CommandError(f"数据库不可用，导入未完成（导入在一个事务中：未提交则未写入任何数据） / database "
+                               f"unavailable, the import did not complete: {reason}") from exc
+
+    def _import(self, *args, file: Path, unit: str, commit: bool, atomic: bool, user: str | None, **options):
         if not file.exists():
             raise CommandError(f"文件不存在 / file not found: {file}")
         target = OrgUnit.objects.filter(code=unit).first()
