@@ -6,12 +6,16 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core import files
 from apps.core.choices import AccessAction, JobStatus
 from apps.core.models import AccessLog, Job
 from tests.conftest import login
 
 
 def make_job(user, status=JobStatus.DONE, *, kind="registry.export_veterans", content=b"PK-file", **extra) -> Job:
+    # Made under the owner's export permission and area, as exporting.export_job_run records them.
+    extra = {**files.job_grants(user=user, permissions=["registry.view_veteran", "registry.export_veteran"]),
+             **extra}
     job = Job.objects.create(kind=kind, user=user, title=extra.pop("title", f"导出-{user.username}"), status=status,
                              reason=extra.pop("reason", "核对"), **extra)
     if status == JobStatus.DONE:

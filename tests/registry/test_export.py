@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from apps.core import files
 from apps.core.choices import AccessAction, JobStatus
 from apps.core.models import AccessLog, Job
 from apps.registry import exporting, services, tasks_export
@@ -48,6 +49,12 @@ def data_rows(sheet) -> list[dict]:
     headers = [c.value for c in sheet[DATA_START - 1]]
     return [dict(zip(headers, [c.value for c in row], strict=True))
             for row in sheet.iter_rows(min_row=DATA_START)]
+
+
+def stored(job) -> bytes:
+    """A background export's file as it is kept: encrypted at rest, decrypted here."""
+    with job.output_file.open("rb") as handle:
+        return b"".join(files.decrypt_stream(handle))
 
 
 def content_of(response) -> bytes:
@@ -190,9 +197,8 @@ def test_large_export_runs_in_the_background(client, users, people, settings, dj
     assert (job.user, job.kind, job.reason, job.status) == (users["street_a"], exporting.JOB_KIND, "年度统计上报",
                                                             JobStatus.DONE)
     assert job.progress == job.total == 3 and job.result["rows"] == 3
-    assert job.output_file.name.endswith(".xlsx")
-    with job.output_file.open("rb") as handle:
-        rows = data_rows(workbook(handle.read()).active)
+    assert job.output_file.name.endswith(".xlsx.enc") and job.output_encrypted
+    rows = data_rows(workbook(stored(job)).active)
     assert {r[str(exporting.COLUMNS[0].header)] for r in rows} == {"张伟", "李强", "张文"}
     entry = AccessLog.objects.get(action=AccessAction.EXPORT, detail__job=job.pk)
     assert entry.detail["reason"] == "年度统计上报" and entry.detail["rows"] == 3
@@ -243,8 +249,7 @@ def test_background_job_keeps_the_scope_of_its_owner(users, people):
     job = exporting.export_job_start(actor=users["street_b"], params={}, unmasked=False, reason="核对")
     tasks_export.export_veterans(job.pk)
     job.refresh_from_db()
-    with job.output_file.open("rb") as handle:
-        rows = data_rows(workbook(handle.read()).active)
+    rows = data_rows(workbook(stored(job)).active)
     assert [r[str(exporting.COLUMNS[0].header)] for r in rows] == ["王芳"]
 
 
@@ -295,8 +300,7 @@ def test_unmasked_export_needs_a_reason_and_runs_in_the_background(client, users
     assert response.status_code == 302
     job = Job.objects.get()
     assert job.status == JobStatus.DONE and job.params["unmasked"] is True
-    with job.output_file.open("rb") as handle:
-        content = handle.read()
+    content = stored(job)
     rows = data_rows(workbook(content).active)
     id_header = str(exporting.COLUMNS[3].header)
     assert {r[id_header] for r in rows} == {people["a1"].id_number, people["a2"].id_number}
@@ -324,6 +328,5 @@ def test_export_runs_on_a_real_worker(celery_worker, users, tree):
             break
         time.sleep(0.2)
     assert job.status == JobStatus.DONE and job.progress == 2
-    with job.output_file.open("rb") as handle:
-        rows = data_rows(workbook(handle.read()).active)
+    rows = data_rows(workbook(stored(job)).active)
     assert {r[str(exporting.COLUMNS[0].header)] for r in rows} == {"张伟", "张文"}
