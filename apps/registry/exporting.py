@@ -309,7 +309,7 @@ def export_job_run(*, job_id: int) -> Job | None:
 
     Any failure marks the job failed with a reason in Chinese; the user retries from the download centre.
     """
-    claimed = (Job.objects.filter(pk=job_id, kind=JOB_KIND).exclude(status=JobStatus.DONE)
+    claimed = (Job.objects.filter(pk=job_id, kind=JOB_KIND).exclude(status__in=(JobStatus.DONE, JobStatus.EXPIRED))
                .update(status=JobStatus.RUNNING, progress=0, error="", finished_at=None))
     if not claimed:
         return None

@@ -409,3 +409,13 @@ def test_export_files_are_encrypted_at_rest_under_random_names(client, users, pe
     settings.FIELD_ENCRYPTION_KEY = "another-key"
     assert client.get(reverse("jobs:job_download", args=[first.pk])).status_code == 404
     assert not AccessLog.objects.filter(action=AccessAction.DOWNLOAD).exists()
+
+
+def test_an_expired_export_is_not_written_again(users, people, django_capture_on_commit_callbacks):
+    job = exporting.export_job_start(actor=users["street_a"], params={}, unmasked=False, reason="核对")
+    tasks_export.export_veterans(job.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        files.job_expire(job.pk)
+    assert tasks_export.export_veterans(job.pk) == {"job": job.pk, "skipped": True}  # a late redelivery
+    job.refresh_from_db()
+    assert job.status == JobStatus.EXPIRED and not job.output_file
