@@ -132,7 +132,7 @@ def import_confirm(request, pk: int):
 def import_errors(request, pk: int):
     """The user's own sheet back with the bad cells marked; the download is written to the access log."""
     job = _job_or_404(request, pk)
-    if not job.output_file or not files.job_grants_hold(request.user, job):
+    if not job.output_file or files.job_is_past_ttl(job) or not files.job_grants_hold(request.user, job):
         raise Http404
     response = files.job_output_response(job, job.result.get("filename") or "errors.xlsx")
     access_log_record(user=request.user, action=AccessAction.DOWNLOAD, obj=job, request=request,

@@ -213,3 +213,26 @@ def test_the_purge_runs_on_a_real_worker(celery_worker, users):
     assert result == {"jobs": 1, "files": 1}
     job.refresh_from_db()
     assert job.status == JobStatus.EXPIRED and not path.exists()
+
+
+def test_an_import_error_sheet_is_encrypted_and_follows_the_importer_s_area(login_as, users, tree, tmp_path):
+    """The error sheet is the user's own rows with full ID numbers: sealed at rest, re-checked at download."""
+    from apps.registry import importing
+    from tests.registry.test_import import HEADER, person, write_xlsx
+
+    client = login_as(users["village_a1"])
+    path = write_xlsx(tmp_path / "花名册.xlsx", [["花名册"], HEADER, person("张伟"), person("李娜", 公民身份号码="123")])
+    with open(path, "rb") as handle:
+        client.post(reverse("registry:import_upload"), {"file": handle})
+    job = Job.objects.get(kind=importing.JOB_KIND)
+    assert (job.grant_permissions, job.grant_scope) == ([importing.PERMISSION], tree["village_a1"].path)
+    raw = Path(job.output_file.path).read_bytes()
+    assert job.output_encrypted and raw.startswith(files.MAGIC) and job.output_file.name.endswith(".xlsx.enc")
+    urls = [reverse("registry:import_errors", args=[job.pk]), reverse("jobs:job_download", args=[job.pk])]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"PK")
+    users["village_a1"].org_unit = tree["village_a2"]  # moved to the sibling village
+    users["village_a1"].save(update_fields=["org_unit"])
+    for url in urls:
+        assert client.get(url).status_code == 404
