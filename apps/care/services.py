@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from apps.core.choices import Role
+from apps.core.files import random_upload_name, upload_kind
 from apps.core.models import OrgUnit, User
 from apps.core.services import notify
 from apps.registry.choices import VeteranStatus
@@ -74,6 +75,8 @@ def visit_log(*, actor: User | None, veteran: Veteran, occasion: Occasion, date:
         visit.full_clean(exclude=["created_by"])
         visit.save()
         for photo in photos:
+            # A random name, like the signed photos of the honours registers: the uploaded one may name the family.
+            photo.name = random_upload_name(photo.name, upload_kind(photo))
             VisitPhoto.objects.create(visit=visit, file=photo)
         tasks_close_for_visit(visit=visit, task=task)
     return visit
@@ -89,6 +92,8 @@ def _check_photo(upload) -> None:
         raise ValidationError({"photos": _("Photos must be JPG or PNG files.")})
     if getattr(upload, "size", 0) > PHOTO_MAX_BYTES:
         raise ValidationError({"photos": _("A photo may be at most 8 MB.")})
+    if upload_kind(upload) not in ("jpeg", "png"):
+        raise ValidationError({"photos": _("This file is not a readable JPG or PNG image.")})
 
 
 def tasks_close_for_visit(*, visit: Visit, task: DueVisit | None = None) -> int:

@@ -45,3 +45,4 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")  # its files were deleted after GENERATED_FILES_TTL_DAYS

@@ -8,6 +8,7 @@ from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 
 from .auth import has_confirmed_device
 
@@ -57,6 +58,22 @@ class IdleTimeoutMiddleware:
             now = int(time.time())
             if now - session.get("_renewed", 0) >= self.RENEW_AFTER_SECONDS:
                 session["_renewed"] = now
+        return response
+
+
+class NoStoreMiddleware:
+    """Every answer to a signed-in user (pages, files, API) carries ``Cache-Control: no-store``: station PCs
+    are shared, and a browser cache or the back button must not show the next user someone's record.
+    Static assets (served by WhiteNoise before this in production) stay cacheable."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path.startswith(settings.STATIC_URL):
+            add_never_cache_headers(response)
         return response
 
 

@@ -214,6 +214,11 @@ class Job(models.Model):
     error = models.TextField(_("error"), blank=True)
     input_file = models.FileField(_("uploaded file"), upload_to="jobs/in/%Y/%m/", blank=True)
     output_file = models.FileField(_("result file"), upload_to="jobs/out/%Y/%m/", blank=True)
+    # What the result file was made under; every download checks the owner still holds both (files.job_grants_hold).
+    grant_permissions = models.JSONField(_("permissions used"), default=list, blank=True)
+    grant_scope = models.CharField(_("area"), max_length=255, null=True, blank=True,
+                                   help_text=_("unit path the file was made for; empty for the whole district"))
+    output_encrypted = models.BooleanField(_("result file encrypted"), default=False)
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 

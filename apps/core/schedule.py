@@ -27,3 +27,4 @@ def register(spec: PeriodicTaskSpec) -> None:
 
 
 register(PeriodicTaskSpec(name="audit-purge-daily", task="core.audit_purge", minute="30", hour="3"))
+register(PeriodicTaskSpec(name="generated-files-purge-hourly", task="core.generated_files_purge", minute="20"))

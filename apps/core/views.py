@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import base64
-import csv
 from io import BytesIO
 
 import qrcode
@@ -36,6 +35,7 @@ from knox.models import AuthToken
 from . import health, selectors, services
 from .auth import devices_for_second_step
 from .choices import AccessAction, Role
+from .files import csv_writer
 from .forms import (
     AuditFilterForm,
     OrgUnitCreateForm,
@@ -312,7 +312,7 @@ class AuditView(RoleRequiredMixin, View):
                 def write(self, value):
                     return value
 
-            writer = csv.writer(Echo())
+            writer = csv_writer(Echo())  # formula-like cells (failed-login names, User-Agents) stay text
             yield "\ufeff"
             if tab == "access":
                 yield writer.writerow(["time", "user", "action", "object", "ip"])

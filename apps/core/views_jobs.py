@@ -11,12 +11,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
+from . import files
 from .choices import AccessAction, JobStatus
 from .models import Job
 from .services import access_log_record, job_retry
@@ -46,23 +47,32 @@ class JobListView(LoginRequiredMixin, TemplateView):
         ctx["page_obj"] = page
         ctx["jobs"] = list(page)
         ctx["polling"] = any(job.status in ACTIVE for job in ctx["jobs"])
+        for job in ctx["jobs"]:
+            # Shown as the row's action: download, or why not (expired, or the user's rights changed).
+            job.expires_at = files.job_expires_at(job) if job.status == JobStatus.DONE else None
+            job.past_ttl = job.status == JobStatus.DONE and files.job_is_past_ttl(job)
+            job.may_download = (job.status == JobStatus.DONE and bool(job.output_file) and not job.past_ttl
+                                and files.job_grants_hold(self.request.user, job))
         return ctx
 
 
 @login_required
 def job_download(request, pk: int):
-    """The result file of one of the user's own finished jobs; every download is written to the access log."""
+    """The result file of one of the user's own finished jobs, while the user still holds the permissions and
+    the area it was made under and it has not expired; every download is written to the access log."""
     job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk)
     if job.status != JobStatus.DONE or not job.output_file:
         raise Http404
-    try:
-        handle = job.output_file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
+    if files.job_is_past_ttl(job):
+        files.job_expire(job.pk)  # the hourly purge has not reached it yet
+        raise Http404
+    if not files.job_grants_hold(request.user, job):
+        raise Http404
+    filename = job.result.get("filename") or job.output_file.name.rsplit("/", 1)[-1]
+    response = files.job_output_response(job, filename)
     access_log_record(user=request.user, action=AccessAction.DOWNLOAD, obj=job, request=request,
                       detail={"kind": job.kind, "file": job.output_file.name, "rows": job.result.get("rows")})
-    filename = job.result.get("filename") or job.output_file.name.rsplit("/", 1)[-1]
-    return FileResponse(handle, as_attachment=True, filename=filename)
+    return response
 
 
 @login_required

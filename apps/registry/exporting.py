@@ -24,13 +24,13 @@ from typing import IO
 import xlsxwriter
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files import File
 from django.db import connection, transaction
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.core import files
 from apps.core.choices import AccessAction, JobStatus
 from apps.core.models import AccessLog, Job, User
 from apps.core.services import access_log_record, client_ip
@@ -126,6 +126,11 @@ def check_export_allowed(*, user: User, unmasked: bool) -> None:
         raise PermissionDenied(_("You may not export records."))
     if unmasked and not user.has_perm(REVEAL_PERMISSION):
         raise PermissionDenied(_("You may not export full ID numbers."))
+
+
+def export_permissions(*, unmasked: bool) -> list[str]:
+    """The permissions an export is made under (and re-checked at each download of its file)."""
+    return ["registry.view_veteran", EXPORT_PERMISSION, *([REVEAL_PERMISSION] if unmasked else [])]
 
 
 def needs_background(*, rows_over_threshold: bool, unmasked: bool) -> bool:
@@ -340,7 +345,7 @@ def export_job_run(*, job_id: int) -> Job | None:
 
     Any failure marks the job failed with a reason in Chinese; the user retries from the download centre.
     """
-    claimed = (Job.objects.filter(pk=job_id, kind=JOB_KIND).exclude(status=JobStatus.DONE)
+    claimed = (Job.objects.filter(pk=job_id, kind=JOB_KIND).exclude(status__in=(JobStatus.DONE, JobStatus.EXPIRED))
                .update(status=JobStatus.RUNNING, progress=0, error="", finished_at=None))
     if not claimed:
         return None
@@ -362,14 +367,14 @@ def export_job_run(*, job_id: int) -> Job | None:
         with tempfile.TemporaryFile(suffix=".xlsx") as handle:
             result = veteran_export(actor=actor, params=query, target=handle, unmasked=unmasked, reason=job.reason,
                                     job=job, progress=progress, id_search=id_search)
-            handle.seek(0)
-            old = job.output_file.name
-            job.output_file.save(result.filename, File(handle), save=False)
-        if old and old != job.output_file.name:
-            job.output_file.storage.delete(old)
+            # Encrypted at rest under a random name; a download needs the same permissions and area again.
+            files.job_output_store(job, handle, suffix=".xlsx")
+        for field, value in files.job_grants(user=actor, permissions=export_permissions(unmasked=unmasked)).items():
+            setattr(job, field, value)
         job.status, job.progress, job.total, job.finished_at = JobStatus.DONE, result.rows, result.rows, timezone.now()
         job.result = {"rows": result.rows, "filename": result.filename}
-        job.save(update_fields=["status", "progress", "total", "finished_at", "result", "output_file"])
+        job.save(update_fields=["status", "progress", "total", "finished_at", "result", "output_file",
+                                "output_encrypted", "grant_permissions", "grant_scope"])
     except Exception as exc:  # noqa: BLE001 - any failure is the job's, reported to its owner
         logger.exception("export job %s failed", job_id)
         message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)

@@ -41,12 +41,12 @@ from xml.etree import ElementTree
 import pghistory
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from apps.core import files
 from apps.core.choices import JobStatus
 from apps.core.models import Job, OrgUnit, User, phone_validator
 
@@ -1991,6 +1991,7 @@ def import_job_create(*, actor: User, upload: UploadedFile, unit: OrgUnit | None
     if suffix not in (".xlsx", ".xlsm", ".xls", ".csv", ".txt"):
         raise ValidationError({"file": _("Upload an Excel workbook (xlsx or xls) or a CSV file.")})
     job = Job(kind=JOB_KIND, user=actor, title=(_("Import %(name)s") % {"name": name})[:200],
+              grant_permissions=[PERMISSION], grant_scope=unit.path,  # re-checked when its error sheet is downloaded
               params={"phase": "preview", "unit": unit.pk, "atomic": bool(atomic), "file_name": name,
                       "language": translation.get_language()})
     job.input_file.save(f"import-{uuid.uuid4().hex}{suffix}", upload, save=False)
@@ -2138,11 +2139,11 @@ def _job_finish(job: Job, report: ImportReport | None) -> None:
             error_workbook(path=job.input_file.path, report=report, file_name=job.params.get("file_name", ""), out=out)
             if job.output_file:
                 job.output_file.delete(save=False)
-            with open(out, "rb") as handle:
-                job.output_file.save(f"import-{job.pk}-{uuid.uuid4().hex[:8]}.xlsx", File(handle), save=False)
+            with open(out, "rb") as handle:  # the sheet holds full ID numbers: encrypted, under a random name
+                files.job_output_store(job, handle, suffix=".xlsx")
         job.result = {**job.result, "filename": _("%(name)s-errors.xlsx") % {"name": stem}}
     job.status, job.finished_at = JobStatus.DONE, timezone.now()
-    job.save(update_fields=["status", "finished_at", "output_file", "result"])
+    job.save(update_fields=["status", "finished_at", "output_file", "output_encrypted", "result"])
 
 
 def import_jobs(*, user: User) -> Iterable[Job]:

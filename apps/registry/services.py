@@ -282,13 +282,22 @@ ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 
 
 def attachment_add(*, actor: User, veteran: Veteran, upload, kind: str) -> Attachment:
-    """Store a scan (PDF or image, at most 10 MB) with the record."""
+    """Store a scan (PDF or image, at most 10 MB) with the record: judged by its content, not its name, and
+    stored under a random name (the uploaded one often carries the person's name)."""
     import os
+
+    from apps.core.files import random_upload_name, upload_kind
 
     extension = os.path.splitext(upload.name)[1].lower()
     if extension not in ATTACHMENT_TYPES:
         raise ValidationError({"file": _("Upload a PDF, JPG or PNG file.")})
     if upload.size > ATTACHMENT_MAX_BYTES:
         raise ValidationError({"file": _("The file is larger than 10 MB.")})
-    return Attachment.objects.create(veteran=veteran, kind=kind, file=upload, original_name=upload.name[:200],
+    content = upload_kind(upload)
+    if content is None or (content == "pdf") != (extension == ".pdf"):
+        raise ValidationError({"file": _("The file's content is not the PDF, JPG or PNG its name says; upload the "
+                                         "scan itself.")})
+    original_name = upload.name[:200]
+    upload.name = random_upload_name(upload.name, content)
+    return Attachment.objects.create(veteran=veteran, kind=kind, file=upload, original_name=original_name,
                                      uploaded_by=actor)

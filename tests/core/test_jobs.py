@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core import files, tasks
 from apps.core.choices import AccessAction, JobStatus
+from apps.core.files import generated_files_expire
 from apps.core.models import AccessLog, Job
+from apps.core.schedule import SCHEDULE
 from tests.conftest import login
 
 
 def make_job(user, status=JobStatus.DONE, *, kind="registry.export_veterans", content=b"PK-file", **extra) -> Job:
+    # Made under the owner's export permission and area, as exporting.export_job_run records them.
+    extra = {**files.job_grants(user=user, permissions=["registry.view_veteran", "registry.export_veteran"]),
+             **extra}
     job = Job.objects.create(kind=kind, user=user, title=extra.pop("title", f"导出-{user.username}"), status=status,
                              reason=extra.pop("reason", "核对"), **extra)
     if status == JobStatus.DONE:
@@ -125,3 +135,104 @@ def test_only_the_owner_retries_and_only_failed_jobs(client, users, django_captu
 def test_anonymous_visitors_go_to_login(client, users):
     response = client.get(reverse("jobs:job_list"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+# --- generated files expire (issue 10, finding 5) ---------------------------------------------------
+
+
+def _finished(job: Job, days_ago: float) -> Job:
+    Job.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(days=days_ago))
+    job.refresh_from_db()
+    return job
+
+
+def test_files_are_deleted_after_the_configured_days_and_the_job_shows_expired(
+        client, users, settings, django_capture_on_commit_callbacks):
+    settings.GENERATED_FILES_TTL_DAYS = 3
+    owner = users["village_a1"]
+    old = _finished(make_job(owner, title="四天前的导出"), 4)
+    fresh = _finished(make_job(owner, title="两天前的导出"), 2)
+    running = make_job(owner, JobStatus.RUNNING, title="进行中的导出")
+    Job.objects.filter(pk=running.pk).update(created_at=timezone.now() - timedelta(days=30))
+    failed_without_file = _finished(make_job(owner, JobStatus.FAILED, title="失败的导出", error="x"), 30)
+    old_path, fresh_path = Path(old.output_file.path), Path(fresh.output_file.path)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.generated_files_purge() == {"jobs": 1, "files": 1}
+    old.refresh_from_db()
+    assert old.status == JobStatus.EXPIRED and not old.output_file and not old_path.exists()
+    fresh.refresh_from_db()
+    assert fresh.status == JobStatus.DONE and fresh_path.exists()
+    assert Job.objects.get(pk=running.pk).status == JobStatus.RUNNING
+    assert Job.objects.get(pk=failed_without_file.pk).status == JobStatus.FAILED
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.generated_files_purge() == {"jobs": 0, "files": 0}  # safe to run again
+
+    login(client, owner)
+    assert client.get(reverse("jobs:job_download", args=[old.pk])).status_code == 404
+    page = client.get(reverse("jobs:job_list")).content.decode()
+    row = page[page.index(f'id="job-{old.pk}"'):]
+    row = row[:row.index("</tr>")]
+    assert "已过期" in row and "download" not in row
+    assert reverse("jobs:job_download", args=[fresh.pk]) in page
+
+
+def test_a_download_past_the_deadline_expires_the_job_at_once(client, users, django_capture_on_commit_callbacks):
+    job = _finished(make_job(users["village_a1"]), 8)  # default: 7 days; the hourly purge has not run yet
+    path = Path(job.output_file.path)
+    login(client, users["village_a1"])
+    page = client.get(reverse("jobs:job_list")).content.decode()
+    assert "已过期" in page and reverse("jobs:job_download", args=[job.pk]) not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.get(reverse("jobs:job_download", args=[job.pk])).status_code == 404
+    job.refresh_from_db()
+    assert job.status == JobStatus.EXPIRED and not path.exists()
+    assert not AccessLog.objects.filter(action=AccessAction.DOWNLOAD).exists()
+
+
+def test_import_sheets_expire_too(users, django_capture_on_commit_callbacks):
+    """An import's uploaded sheet and its error sheet hold full ID numbers: they go with the job."""
+    job = _finished(make_job(users["village_a1"], kind="registry.import_veterans"), 10)
+    job.input_file.save("import-x.xlsx", ContentFile(b"sheet"), save=True)
+    paths = [Path(job.input_file.path), Path(job.output_file.path)]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert generated_files_expire().files == 2
+    job.refresh_from_db()
+    assert job.status == JobStatus.EXPIRED and not job.input_file and not any(p.exists() for p in paths)
+
+
+def test_the_purge_is_scheduled_hourly():
+    spec = SCHEDULE["generated-files-purge-hourly"]
+    assert (spec.task, spec.minute, spec.hour) == ("core.generated_files_purge", "20", "*")
+
+
+@pytest.mark.celery_worker
+def test_the_purge_runs_on_a_real_worker(celery_worker, users):
+    job = _finished(make_job(users["village_a1"]), 9)
+    path = Path(job.output_file.path)
+    result = tasks.generated_files_purge.apply_async(queue=celery_worker["queue"]).get(timeout=60)
+    assert result == {"jobs": 1, "files": 1}
+    job.refresh_from_db()
+    assert job.status == JobStatus.EXPIRED and not path.exists()
+
+
+def test_an_import_error_sheet_is_encrypted_and_follows_the_importer_s_area(login_as, users, tree, tmp_path):
+    """The error sheet is the user's own rows with full ID numbers: sealed at rest, re-checked at download."""
+    from apps.registry import importing
+    from tests.registry.test_import import HEADER, person, write_xlsx
+
+    client = login_as(users["village_a1"])
+    path = write_xlsx(tmp_path / "花名册.xlsx", [["花名册"], HEADER, person("张伟"), person("李娜", 公民身份号码="123")])
+    with open(path, "rb") as handle:
+        client.post(reverse("registry:import_upload"), {"file": handle})
+    job = Job.objects.get(kind=importing.JOB_KIND)
+    assert (job.grant_permissions, job.grant_scope) == ([importing.PERMISSION], tree["village_a1"].path)
+    raw = Path(job.output_file.path).read_bytes()
+    assert job.output_encrypted and raw.startswith(files.MAGIC) and job.output_file.name.endswith(".xlsx.enc")
+    urls = [reverse("registry:import_errors", args=[job.pk]), reverse("jobs:job_download", args=[job.pk])]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"PK")
+    users["village_a1"].org_unit = tree["village_a2"]  # moved to the sibling village
+    users["village_a1"].save(update_fields=["org_unit"])
+    for url in urls:
+        assert client.get(url).status_code == 404

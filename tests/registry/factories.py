@@ -27,3 +27,14 @@ def make_veteran(unit, *, name: str = "张伟", actor=None, **fields):
     fields.setdefault("primary_category", category())
     return services.veteran_register(actor=actor, id_number=fields.pop("id_number", None) or id_number(),
                                      org_unit=unit, name=name, **fields)
+
+
+def jpeg_bytes(color: str = "gray") -> bytes:
+    """A real (tiny) JPEG: uploads are judged by their content."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (8, 8), color).save(buffer, format="JPEG")
+    return buffer.getvalue()

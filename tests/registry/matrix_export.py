@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from apps.core import files
 from apps.core.choices import JobStatus
 from apps.core.models import Job
 from tests.permissions import (
@@ -25,7 +26,8 @@ MATRIX_FILE = "jobs/out/matrix-export.xlsx"
 def objects(users, tree) -> dict:
     owner = users["village_a1"]
     done = Job.objects.create(kind="registry.export_veterans", user=owner, title="甲一的导出", status=JobStatus.DONE,
-                              reason="核对", finished_at=timezone.now(), result={"rows": 1, "filename": "导出.xlsx"})
+                              reason="核对", finished_at=timezone.now(), result={"rows": 1, "filename": "导出.xlsx"},
+                              **files.job_grants(user=owner, permissions=["registry.export_veteran"]))
     storage = done.output_file.storage
     storage.delete(MATRIX_FILE)
     done.output_file.name = storage.save(MATRIX_FILE, ContentFile(b"matrix"))

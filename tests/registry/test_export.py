@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
 import time
+import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -13,7 +16,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.core.choices import AccessAction, JobStatus
+from apps.core import files
+from apps.core.choices import AccessAction, JobStatus, Role
 from apps.core.models import AccessLog, Job
 from apps.registry import exporting, services, tasks_export
 from apps.registry.models import Code
@@ -48,6 +52,12 @@ def data_rows(sheet) -> list[dict]:
     headers = [c.value for c in sheet[DATA_START - 1]]
     return [dict(zip(headers, [c.value for c in row], strict=True))
             for row in sheet.iter_rows(min_row=DATA_START)]
+
+
+def stored(job) -> bytes:
+    """A background export's file as it is kept: encrypted at rest, decrypted here."""
+    with job.output_file.open("rb") as handle:
+        return b"".join(files.decrypt_stream(handle))
 
 
 def content_of(response) -> bytes:
@@ -190,9 +200,8 @@ def test_large_export_runs_in_the_background(client, users, people, settings, dj
     assert (job.user, job.kind, job.reason, job.status) == (users["street_a"], exporting.JOB_KIND, "年度统计上报",
                                                             JobStatus.DONE)
     assert job.progress == job.total == 3 and job.result["rows"] == 3
-    assert job.output_file.name.endswith(".xlsx")
-    with job.output_file.open("rb") as handle:
-        rows = data_rows(workbook(handle.read()).active)
+    assert job.output_file.name.endswith(".xlsx.enc") and job.output_encrypted
+    rows = data_rows(workbook(stored(job)).active)
     assert {r[str(exporting.COLUMNS[0].header)] for r in rows} == {"张伟", "李强", "张文"}
     entry = AccessLog.objects.get(action=AccessAction.EXPORT, detail__job=job.pk)
     assert entry.detail["reason"] == "年度统计上报" and entry.detail["rows"] == 3
@@ -243,8 +252,7 @@ def test_background_job_keeps_the_scope_of_its_owner(users, people):
     job = exporting.export_job_start(actor=users["street_b"], params={}, unmasked=False, reason="核对")
     tasks_export.export_veterans(job.pk)
     job.refresh_from_db()
-    with job.output_file.open("rb") as handle:
-        rows = data_rows(workbook(handle.read()).active)
+    rows = data_rows(workbook(stored(job)).active)
     assert [r[str(exporting.COLUMNS[0].header)] for r in rows] == ["王芳"]
 
 
@@ -295,8 +303,7 @@ def test_unmasked_export_needs_a_reason_and_runs_in_the_background(client, users
     assert response.status_code == 302
     job = Job.objects.get()
     assert job.status == JobStatus.DONE and job.params["unmasked"] is True
-    with job.output_file.open("rb") as handle:
-        content = handle.read()
+    content = stored(job)
     rows = data_rows(workbook(content).active)
     id_header = str(exporting.COLUMNS[3].header)
     assert {r[id_header] for r in rows} == {people["a1"].id_number, people["a2"].id_number}
@@ -324,6 +331,91 @@ def test_export_runs_on_a_real_worker(celery_worker, users, tree):
             break
         time.sleep(0.2)
     assert job.status == JobStatus.DONE and job.progress == 2
-    with job.output_file.open("rb") as handle:
-        rows = data_rows(workbook(handle.read()).active)
+    rows = data_rows(workbook(stored(job)).active)
     assert {r[str(exporting.COLUMNS[0].header)] for r in rows} == {"张伟", "张文"}
+
+
+# --- files that outlive permissions (issue 10, finding 5) ------------------------------------------
+
+
+def _full_id_export(client, user, django_capture_on_commit_callbacks, **params) -> Job:
+    login(client, user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = export(client, {"unmasked": "on", "reason": "办理优待证核验"}, **params)
+    assert response.status_code == 302
+    job = Job.objects.filter(user=user).latest("pk")
+    assert job.status == JobStatus.DONE, job.error
+    return job
+
+
+def test_a_full_id_export_follows_its_owner_s_role_and_area(client, users, tree, people,
+                                                             django_capture_on_commit_callbacks):
+    owner = users["street_a"]
+    job = _full_id_export(client, owner, django_capture_on_commit_callbacks)
+    assert job.grant_permissions == sorted(["registry.view_veteran", "registry.export_veteran",
+                                            "registry.reveal_id_number"])
+    assert job.grant_scope == tree["street_a"].path
+    url = reverse("jobs:job_download", args=[job.pk])
+    response = client.get(url)
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    rows = data_rows(workbook(b"".join(response.streaming_content)).active)
+    assert people["a1"].id_number in {r[str(exporting.COLUMNS[3].header)] for r in rows}
+
+    street_role = Group.objects.get(name=Role.STREET_STATION.value)
+    owner.groups.clear()  # the role is taken away
+    assert client.get(url).status_code == 404
+    page = client.get(reverse("jobs:job_list")).content.decode()
+    assert url not in page and "job-refused" in page
+    owner.groups.add(street_role)
+    owner.org_unit = tree["street_b"]  # the role is back, for another street
+    owner.save(update_fields=["org_unit"])
+    assert client.get(url).status_code == 404
+    owner.org_unit = tree["village_a1"]  # a narrower area than the file's
+    owner.save(update_fields=["org_unit"])
+    assert client.get(url).status_code == 404
+    owner.org_unit = tree["street_a"]
+    owner.save(update_fields=["org_unit"])
+    assert client.get(url).status_code == 200
+    assert AccessLog.objects.filter(action=AccessAction.DOWNLOAD, object_id=str(job.pk)).count() == 2
+
+
+def test_a_full_id_export_needs_the_reveal_permission_at_download(client, users, people, exporter,
+                                                                  django_capture_on_commit_callbacks):
+    """Losing only the permission to see full ID numbers closes the full-number file, not a masked one."""
+    owner = users["bureau"]
+    unmasked = _full_id_export(client, owner, django_capture_on_commit_callbacks)
+    masked = exporting.export_job_start(actor=owner, params={}, unmasked=False, reason="核对")
+    tasks_export.export_veterans(masked.pk)
+    owner.groups.set([Group.objects.get(name="测试-导出"), Group.objects.get(name=Role.LEADER.value)])
+    owner = type(owner).objects.get(pk=owner.pk)  # permissions are cached per user object
+    assert owner.has_perm("registry.export_veteran") and not owner.has_perm("registry.reveal_id_number")
+    assert client.get(reverse("jobs:job_download", args=[unmasked.pk])).status_code == 404
+    assert client.get(reverse("jobs:job_download", args=[masked.pk])).status_code == 200
+
+
+def test_export_files_are_encrypted_at_rest_under_random_names(client, users, people, settings,
+                                                               django_capture_on_commit_callbacks):
+    first = _full_id_export(client, users["street_a"], django_capture_on_commit_callbacks)
+    second = _full_id_export(client, users["street_a"], django_capture_on_commit_callbacks)
+    for job in (first, second):
+        name = Path(job.output_file.name).name
+        assert re.fullmatch(r"[0-9a-f]{32}\.xlsx\.enc", name), name
+        raw = Path(job.output_file.path).read_bytes()
+        assert raw.startswith(files.MAGIC) and not zipfile.is_zipfile(io.BytesIO(raw))
+        assert people["a1"].id_number.encode() not in raw and "张伟".encode() not in raw
+        assert job.output_encrypted and job.result["filename"].endswith(".xlsx")
+    assert first.output_file.name != second.output_file.name
+    # Without the key the file is unreadable: the download answers 404 and nothing is logged as downloaded.
+    settings.FIELD_ENCRYPTION_KEY = "another-key"
+    assert client.get(reverse("jobs:job_download", args=[first.pk])).status_code == 404
+    assert not AccessLog.objects.filter(action=AccessAction.DOWNLOAD).exists()
+
+
+def test_an_expired_export_is_not_written_again(users, people, django_capture_on_commit_callbacks):
+    job = exporting.export_job_start(actor=users["street_a"], params={}, unmasked=False, reason="核对")
+    tasks_export.export_veterans(job.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        files.job_expire(job.pk)
+    assert tasks_export.export_veterans(job.pk) == {"job": job.pk, "skipped": True}  # a late redelivery
+    job.refresh_from_db()
+    assert job.status == JobStatus.EXPIRED and not job.output_file

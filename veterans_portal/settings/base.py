@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.core.middleware.NoStoreMiddleware",  # signed-in answers are never cached (shared station PCs)
     "django_otp.middleware.OTPMiddleware",
     "apps.core.middleware.AdminTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -291,6 +292,9 @@ REGISTRY_IMPORT_MAX_CELLS = env.int("REGISTRY_IMPORT_MAX_CELLS", default=10_000_
 REGISTRY_IMPORT_SYNC_MAX_MB = env.int("REGISTRY_IMPORT_SYNC_MAX_MB", default=5)
 CARE_REMINDER_CHUNK = env.int("CARE_REMINDER_CHUNK", default=50_000)  # records per transaction of the nightly run
 REGISTRY_EXPORT_SYNC_MAX_ROWS = env.int("REGISTRY_EXPORT_SYNC_MAX_ROWS", default=5000)
+# Files the portal generates (exports, import error sheets, uploaded sheets) are deleted this many days after
+# their job finished (task core.generated_files_purge); the download centre then shows them as expired.
+GENERATED_FILES_TTL_DAYS = env.int("GENERATED_FILES_TTL_DAYS", default=7)
 
 LOGGING = {
     "version": 1,
