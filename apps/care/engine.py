@@ -160,10 +160,17 @@ COLUMNS = ("rule_id", "veteran_id", "org_unit_id", "occasion_id", "campaign_id",
            "opens_on", "due_date", "status", "level", "created_at")
 
 
+def visit_answers(rule: VisitRule, visit: Visit) -> bool:
+    """Whether a visit answers a rule (in the period it falls in): a visit of the rule's occasion, at home
+    when the rule asks for a home visit. A festival visit is not the year's contact visit: each rule is
+    answered by its own occasion (``_already_visited`` is the same test in SQL)."""
+    return visit.occasion_id == rule.occasion_id and (visit.mode == VisitMode.HOME or not rule.home_visit_required)
+
+
 def _already_visited(rule: VisitRule, opens_on, due_date, person: str = "pk") -> Exists:
-    visits = Visit.objects.filter(veteran=OuterRef(person), date__gte=opens_on, date__lte=due_date)
-    if rule.kind != RuleKind.INTERVAL:  # an interval (contact) rule counts any visit; the others their own occasion
-        visits = visits.filter(occasion_id=rule.occasion_id)
+    """A visit in the period that answers the rule (``visit_answers``): the period asks for nothing more."""
+    visits = Visit.objects.filter(veteran=OuterRef(person), date__gte=opens_on, date__lte=due_date,
+                                  occasion_id=rule.occasion_id)
     if rule.home_visit_required:
         visits = visits.filter(mode=VisitMode.HOME)
     return Exists(visits)
