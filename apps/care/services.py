@@ -392,21 +392,22 @@ def bureau_users() -> list[User]:
 
 
 def remind_due(*, on: date) -> int:
-    """Tell each station, once a day, what its worklist holds (in-app, e-mail, SMS log), each figure counted
-    on its own: visits due today, visits overdue (open past their due date) and visits new since the last
-    notice. New: the tasks the nightly runs created already open (counted per unit on the runs,
-    ``pending_reminders``) and the tasks not reminded yet that are open now (created by a recompute, or
-    opening later); they are marked told in the same transaction as the in-app notifications, whose dedupe
-    key (unit and day) keeps a repeated run from telling anyone twice. Due today and overdue: the unit's
-    open tasks now. A unit with nothing due today, nothing overdue and nothing new is not told. Returns how
-    many units were told."""
+    """Tell each station, once a day, what its worklist holds (in-app, e-mail, SMS log), in three figures
+    that do not overlap: visits due today and visits overdue (the unit's open tasks now), and visits new
+    since the last notice that are due later. New: the tasks the nightly runs created already open (counted
+    per unit on the runs, ``pending_reminders``) and the tasks not reminded yet that are open now (created
+    by a recompute, or opening later); they are marked told in the same transaction as the in-app
+    notifications, whose dedupe key (unit and day) keeps a repeated run from telling anyone twice. A unit
+    with nothing due today, nothing overdue and nothing new is not told. Returns how many units' staff were
+    told (a repeated run the same day tells nobody again: 0)."""
     table = DueVisit._meta.db_table
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH told AS (UPDATE {table} SET notified_on = %s WHERE status = %s "  # noqa: S608
-                f"AND notified_on IS NULL AND opens_on <= %s RETURNING org_unit_id) "
-                f"SELECT org_unit_id, count(*) FROM told GROUP BY org_unit_id", [on, TaskStatus.OPEN, on])
+                f"AND notified_on IS NULL AND opens_on <= %s RETURNING org_unit_id, due_date) "
+                f"SELECT org_unit_id, count(*) FROM told WHERE due_date > %s GROUP BY org_unit_id",
+                [on, TaskStatus.OPEN, on, on])
             new = Counter(dict(cursor.fetchall()))
             cursor.execute(
                 f"SELECT org_unit_id, count(*) FILTER (WHERE due_date = %s), count(*) FILTER (WHERE due_date < %s) "  # noqa: S608
@@ -421,17 +422,19 @@ def remind_due(*, on: date) -> int:
         # Units told today already but with more tasks now (a second run) are not told again; that is the point.
         worklist = reverse("care:worklist")
         staff = station_users(units)
+        told = 0
         for unit_id in units:
             today, overdue = due.get(unit_id, (0, 0))
             figures = {"today": today, "overdue": overdue, "new": new.get(unit_id, 0)}
             view = "today" if today else "overdue" if overdue else ""
-            notify(recipients=staff.get(unit_id, []),
-                   title=_("Visits: %(today)d due today, %(overdue)d overdue, %(new)d new") % figures,
-                   body=_("Due today: %(today)d. Overdue (past their due date): %(overdue)d. New since the last "
-                          "notice: %(new)d. Open your worklist.") % figures,
-                   link=f"{worklist}?view={view}" if view else worklist,
-                   level="warning" if overdue else "info", dedupe_key=f"care:due:{unit_id}:{on.isoformat()}")
-    return len(units)
+            told += bool(notify(
+                recipients=staff.get(unit_id, []),
+                title=_("Visits: %(today)d due today, %(overdue)d overdue, %(new)d new") % figures,
+                body=_("Due today: %(today)d. Overdue (past their due date): %(overdue)d. New since the last "
+                       "notice, due later: %(new)d. Open your worklist.") % figures,
+                link=f"{worklist}?view={view}" if view else worklist,
+                level="warning" if overdue else "info", dedupe_key=f"care:due:{unit_id}:{on.isoformat()}"))
+    return told
 
 
 def escalate(*, on: date) -> int:
