@@ -34,13 +34,14 @@ def seed(*, veterans: int, seed: int = 2026, stdout, **_options) -> int:
     today = timezone.localdate()
     occasions = {o.code: o for o in Occasion.objects.all()}
     visits = 0
-    # Every other person was visited this year; the rest are on the stations' worklists.
+    # Every other person was visited this year; the rest are on the stations' worklists. A visit answers the
+    # rules of its own occasion only, so each visited person's first visit is the regular contact.
     for person in people[::2]:
-        for _ in range(rng.randint(1, 3)):
+        for number in range(rng.randint(1, 3)):
             day = today - timedelta(days=rng.randint(5, 300))
             if day < person.birth_date:
                 continue
-            code = rng.choice(["contact", "contact", "spring_festival", "army_day", "other"])
+            code = rng.choice(["contact", "contact", "spring_festival", "army_day", "other"]) if number else "contact"
             services.visit_log(actor=None, veteran=person, occasion=occasions[code], date=day,
                                visitors=rng.choice(VISITORS), mode=rng.choice([VisitMode.HOME, VisitMode.PHONE]),
                                content=rng.choice(CONTENT), needs=rng.choice(NEEDS),

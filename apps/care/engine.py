@@ -160,10 +160,17 @@ COLUMNS = ("rule_id", "veteran_id", "org_unit_id", "occasion_id", "campaign_id",
            "opens_on", "due_date", "status", "level", "created_at")
 
 
+def visit_answers(rule: VisitRule, visit: Visit) -> bool:
+    """Whether a visit answers a rule (in the period it falls in): a visit of the rule's occasion, at home
+    when the rule asks for a home visit. A festival visit is not the year's contact visit: each rule is
+    answered by its own occasion (``_already_visited`` is the same test in SQL)."""
+    return visit.occasion_id == rule.occasion_id and (visit.mode == VisitMode.HOME or not rule.home_visit_required)
+
+
 def _already_visited(rule: VisitRule, opens_on, due_date, person: str = "pk") -> Exists:
-    visits = Visit.objects.filter(veteran=OuterRef(person), date__gte=opens_on, date__lte=due_date)
-    if rule.kind != RuleKind.INTERVAL:  # an interval (contact) rule counts any visit; the others their own occasion
-        visits = visits.filter(occasion_id=rule.occasion_id)
+    """A visit in the period that answers the rule (``visit_answers``): the period asks for nothing more."""
+    visits = Visit.objects.filter(veteran=OuterRef(person), date__gte=opens_on, date__lte=due_date,
+                                  occasion_id=rule.occasion_id)
     if rule.home_visit_required:
         visits = visits.filter(mode=VisitMode.HOME)
     return Exists(visits)
@@ -376,8 +383,9 @@ def generate_all(rules: Sequence[VisitRule], on: date, *, ids: Sequence[int] | N
 
 def generate_chunk(rules: Sequence[VisitRule], on: date, id_range: tuple[int, int]) -> Counter:
     """The nightly run's statement for one chunk of records: creates the chunk's due visits, marks those
-    already open as reminded today and returns how many of those each unit got, so that the run tells each
-    station once, from these counts, instead of updating a million fresh rows a second time."""
+    already open as reminded today and returns how many of those (due later than today) each unit got, so
+    that the run tells each station once, from these counts, instead of updating a million fresh rows a
+    second time."""
     rules = [rule for rule in rules if rule.is_active]
     campaigns = festival_campaigns(rules, on)
     sql, params = _insert_sql([select for rule in rules
@@ -385,9 +393,11 @@ def generate_chunk(rules: Sequence[VisitRule], on: date, id_range: tuple[int, in
     if not sql:
         return Counter()
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH born AS ({sql} RETURNING org_unit_id, notified_on) "  # noqa: S608 - compiled by the ORM
-                       f"SELECT org_unit_id, count(*) FILTER (WHERE notified_on IS NOT NULL), count(*) "
-                       f"FROM born GROUP BY org_unit_id", params)
+        # New for the station's notice: born open and due later (those due today or overdue are counted
+        # as such by services.remind_due).
+        cursor.execute(f"WITH born AS ({sql} RETURNING org_unit_id, notified_on, due_date) "  # noqa: S608 - compiled by the ORM
+                       f"SELECT org_unit_id, count(*) FILTER (WHERE notified_on IS NOT NULL AND due_date > %s), "
+                       f"count(*) FROM born GROUP BY org_unit_id", [*params, on])
         rows = cursor.fetchall()
     counts = Counter({unit: reminded for unit, reminded, _total in rows if reminded})
     counts[None] = sum(total for _unit, _reminded, total in rows)  # every task created

@@ -1,4 +1,5 @@
-"""What the care app adds to the person record: a visits tab, visits in the history, recompute on change."""
+"""What the care app adds to the person record: a visits tab, visits in the history, recompute on change,
+and its records following the person on a transfer."""
 
 from __future__ import annotations
 
@@ -38,4 +39,11 @@ def _changed(ids: list[int]) -> None:
 hooks.register_tab(PersonTab("visits", _("Visits"), "care/person_tab.html", _visits_context, "care.view_visit",
                              order=10))
 hooks.register_history_source(_history)
+def _moved(ids: list[int]) -> None:
+    from .services import person_records_follow
+
+    person_records_follow(ids=ids)
+
+
 hooks.on_change(_changed)
+hooks.on_move(_moved)

@@ -215,6 +215,9 @@ class VisitPhoto(models.Model):
         return self.file.name
 
 
+LATE = Q(status=TaskStatus.DONE, completed_on__gt=models.F("due_date"))  # a done task visited after its due date
+
+
 class DueVisitQuerySet(CareScopedQuerySet):
     def open(self) -> DueVisitQuerySet:
         return self.filter(status=TaskStatus.OPEN)
@@ -226,7 +229,7 @@ class DueVisit(models.Model):
 
     The nightly job writes a million of these in one go, so the table keeps few indexes (every index and
     every foreign-key check is paid per row): ``org_unit`` and ``occasion`` are copies (of the person's unit,
-    kept in step by ``engine.sync_units``, and of the rule's occasion) without a database constraint, and
+    moved with the person by a transfer, ``services.person_records_follow``, and of the rule's occasion) without a database constraint, and
     the references that are usually empty have partial indexes."""
 
     # No index of its own: a rule's tasks are read only when the rule changes (a background job).
@@ -253,6 +256,8 @@ class DueVisit(models.Model):
     visit = models.ForeignKey(Visit, verbose_name=_("visit"), null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="tasks", db_index=False)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The date of the visit that answered the task; after ``due_date`` the task was done late.
+    completed_on = models.DateField(_("visited on"), null=True, blank=True)
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("closed by"), null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="+", db_index=False)
     cancel_reason = models.CharField(_("why no visit is needed"), max_length=200, blank=True, db_default="")
@@ -294,6 +299,11 @@ class DueVisit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.veteran} {self.occasion} {self.due_date}"
+
+    @property
+    def is_late(self) -> bool:
+        """Visited after its due date (counted late in every figure: worklist, campaigns, the visit page)."""
+        return self.status == TaskStatus.DONE and self.completed_on is not None and self.completed_on > self.due_date
 
 
 class CareRun(models.Model):

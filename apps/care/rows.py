@@ -45,7 +45,7 @@ def labels() -> dict[str, str]:
     """The row texts, translated once per page."""
     return {"home": _("Home visit required"), "visited": _("Visited"), "due_today": _("due today"),
             "to_street": _("Escalated to the street"), "to_bureau": _("Escalated to the bureau"),
-            "view_visit": _("View visit"), "log_visit": _("Log visit"), "not_needed": _("No longer needed")}
+            "view_visit": _("View visit"), "late": _("late"), "log_visit": _("Log visit"), "not_needed": _("No longer needed")}
 
 
 def row_html(t, *, today: date, text: dict[str, str], can_visit: bool, can_cancel: bool) -> SafeString:
@@ -54,8 +54,11 @@ def row_html(t, *, today: date, text: dict[str, str], can_visit: bool, can_cance
     home = format_html(' <i class="bi bi-house-door text-secondary" title="{}"></i>', text["home"]) \
         if t.rule.home_visit_required else ""
     if t.status == TaskStatus.DONE:
+        visited = t.completed_on or (timezone.localtime(t.closed_at).date() if t.closed_at else None)
         state = format_html('<span class="badge text-bg-success">{}</span> <span class="small text-muted">{}</span>',
-                            text["visited"], timezone.localtime(t.closed_at).date().isoformat() if t.closed_at else "")
+                            text["visited"], visited.isoformat() if visited else "")
+        if t.is_late:
+            state += format_html(' <span class="badge text-bg-danger" data-late="1">{}</span>', text["late"])
         actions = format_html('<a class="btn btn-sm btn-link" href="{}">{}</a>', t.done_visit_url,
                               text["view_visit"]) if t.visit_id else ""
     else:

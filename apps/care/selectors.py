@@ -16,7 +16,7 @@ from apps.core.models import OrgUnit, User
 from apps.registry.models import Veteran
 
 from .choices import EscalationLevel, TaskStatus
-from .models import Campaign, DueVisit, LifeEvent, Occasion, Visit, VisitRule
+from .models import LATE, Campaign, DueVisit, LifeEvent, Occasion, Visit, VisitRule
 
 WORKLIST_VIEWS = ("today", "week", "overdue", "open", "escalated", "done")
 WORKLIST_PAGE_SIZE = 50
@@ -24,7 +24,7 @@ COUNT_CAP = 1_000  # tab counts stop here ("1000+": more than a station works th
 CURSOR_SALT = "care.worklist"
 # The columns a worklist row shows. Only the person is joined: occasion, rule and unit are a handful of
 # rows attached after the query (a five-table join cost more to plan than the page's rows to fetch).
-WORKLIST_COLUMNS = ("id", "due_date", "opens_on", "level", "status", "closed_at", "visit_id",
+WORKLIST_COLUMNS = ("id", "due_date", "opens_on", "level", "status", "closed_at", "completed_on", "visit_id",
                     "veteran", "veteran__id", "veteran__name", "veteran__phone", "veteran__address",
                     "occasion_id", "org_unit_id", "rule_id")
 
@@ -180,7 +180,8 @@ def person_care(*, user: User, veteran: Veteran) -> dict:
 
 def campaign_progress(*, user: User, campaign: Campaign, parent: OrgUnit | None = None) -> list[dict]:
     """Completion of a campaign per unit one level below ``parent`` (streets of the district by default):
-    total, done, open, percent. Counted from the campaign's tasks the user may see."""
+    total, done, of which late (visited after the due date), open, percent. Counted from the campaign's
+    tasks the user may see."""
     tasks = DueVisit.objects.visible_to(user).filter(campaign=campaign).exclude(status=TaskStatus.CANCELLED)
     if parent is None and not user.sees_whole_district:
         parent = user.org_unit
@@ -192,21 +193,30 @@ def campaign_progress(*, user: User, campaign: Campaign, parent: OrgUnit | None 
     rows = []
     counts: dict[str, list[int]] = {}
     per_unit = (tasks.order_by().values("org_unit__path")
-                .annotate(total=Count("id"), done=Count("id", filter=Q(status=TaskStatus.DONE)))
-                .values_list("org_unit__path", "total", "done"))
+                .annotate(total=Count("id"), done=Count("id", filter=Q(status=TaskStatus.DONE)),
+                          late=Count("id", filter=LATE))
+                .values_list("org_unit__path", "total", "done", "late"))
     children = list(children)
-    for path, total, done in per_unit:
+    for path, total, done, late in per_unit:
         for child in children:
             if path.startswith(child.path):
-                entry = counts.setdefault(child.path, [0, 0])
+                entry = counts.setdefault(child.path, [0, 0, 0])
                 entry[0] += total
                 entry[1] += done
+                entry[2] += late
                 break
     for child in children:
-        total, done = counts.get(child.path, [0, 0])
-        rows.append({"unit": child, "total": total, "done": done, "open": total - done,
-                     "percent": round(100 * done / total) if total else None})
+        total, done, late = counts.get(child.path, [0, 0, 0])
+        rows.append(completion_row({"unit": child}, total=total, done=done, late=late))
     return rows
+
+
+def completion_row(row: dict, *, total: int, done: int, late: int) -> dict:
+    """A completion row: visited (of which late, i.e. after the due date, and on time), not yet visited, and
+    the shares visited and visited on time."""
+    return {**row, "total": total, "done": done, "late": late, "on_time": done - late, "open": total - done,
+            "percent": round(100 * done / total) if total else None,
+            "on_time_percent": round(100 * (done - late) / total) if total else None}
 
 
 def calendar_counts(*, user: User, first: date, last: date) -> dict[date, int]:
@@ -222,13 +232,11 @@ def campaign_list(*, user: User) -> list[dict]:
     counts = {row["campaign_id"]: row for row in (
         DueVisit.objects.visible_to(user).filter(campaign__in=[c.pk for c in campaigns])
         .exclude(status=TaskStatus.CANCELLED).order_by().values("campaign_id")
-        .annotate(total=Count("id"), done=Count("id", filter=Q(status=TaskStatus.DONE))))}
+        .annotate(total=Count("id"), done=Count("id", filter=Q(status=TaskStatus.DONE)), late=Count("id", filter=LATE)))}
     rows = []
     for campaign in campaigns:
-        row = counts.get(campaign.pk, {"total": 0, "done": 0})
-        rows.append({"campaign": campaign, "total": row["total"], "done": row["done"],
-                     "open": row["total"] - row["done"],
-                     "percent": round(100 * row["done"] / row["total"]) if row["total"] else None})
+        row = counts.get(campaign.pk, {"total": 0, "done": 0, "late": 0})
+        rows.append(completion_row({"campaign": campaign}, total=row["total"], done=row["done"], late=row["late"]))
     return rows
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -68,7 +68,7 @@ def visit_log(*, actor: User | None, veteran: Veteran, occasion: Occasion, date:
     for photo in photos:
         _check_photo(photo)
     with transaction.atomic():
-        visit = Visit(veteran=veteran, org_unit_id=veteran.org_unit_id, occasion=occasion, date=date,
+        visit = Visit(veteran=veteran, org_unit_id=responsible_unit(veteran), occasion=occasion, date=date,
                       visitors=visitors.strip(), mode=mode, family_member=family_member, life_event=life_event,
                       created_by=actor if actor is not None and actor.is_authenticated else None,
                       **{k: v for k, v in fields.items() if k in VISIT_FIELDS})
@@ -85,6 +85,19 @@ def visit_log(*, actor: User | None, veteran: Veteran, occasion: Occasion, date:
 VISIT_FIELDS = {"content", "needs", "help_given", "money", "goods", "follow_up"}
 
 
+def responsible_unit(veteran: Veteran) -> int:
+    """The person's unit now, read under a key-share lock (call it inside the transaction that writes the
+    record): a transfer, which locks the person FOR UPDATE and moves their records, then waits for this
+    transaction, or this read waits for the transfer and sees its new unit. Either way the record written
+    here ends with the person's unit, never left behind at the old one. (Not ``select_for_update``: its
+    weakest lock would also wait for any edit or import of the person.)"""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT org_unit_id FROM {Veteran._meta.db_table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
+                       [veteran.pk])
+        row = cursor.fetchone()
+    return row[0] if row else veteran.org_unit_id
+
+
 def _check_photo(upload) -> None:
     name = getattr(upload, "name", "") or ""
     suffix = name[name.rfind("."):].lower() if "." in name else ""
@@ -97,18 +110,21 @@ def _check_photo(upload) -> None:
 
 
 def tasks_close_for_visit(*, visit: Visit, task: DueVisit | None = None) -> int:
-    """Close the open tasks a visit fulfils. Returns how many were closed."""
+    """Close the tasks a visit answers: the task it was logged from, whatever its occasion and date (after
+    its due date it counts as late), and the other open tasks of the person whose rule the visit answers
+    (``engine.visit_answers``: the rule's occasion, at home when the rule asks for it) in the period the
+    visit falls in (opens on or before the visit's date, due on or after it). A festival visit does not
+    close last year's overdue contact tasks, nor this year's contact tasks. Each closed task records the
+    visit's date as its completion (``completed_on``). Returns how many were closed."""
     now = timezone.now()
-    open_tasks = DueVisit.objects.open().filter(veteran_id=visit.veteran_id, opens_on__lte=visit.date).select_related(
-        "rule")
-    closing = [t.pk for t in open_tasks
-               if (task is not None and t.pk == task.pk)
-               or ((t.occasion_id == visit.occasion_id or t.rule.kind == RuleKind.INTERVAL)
-                   and (visit.mode == VisitMode.HOME or not t.rule.home_visit_required))]
-    if task is not None and task.pk not in closing:
-        closing.append(task.pk)
+    answered = (DueVisit.objects.open().filter(veteran_id=visit.veteran_id, rule__occasion_id=visit.occasion_id,
+                                               opens_on__lte=visit.date, due_date__gte=visit.date)
+                .select_related("rule"))
+    closing = {t.pk for t in answered if engine.visit_answers(t.rule, visit)}
+    if task is not None:
+        closing.add(task.pk)
     return DueVisit.objects.filter(pk__in=closing, status=TaskStatus.OPEN).update(
-        status=TaskStatus.DONE, visit=visit, closed_at=now, closed_by=visit.created_by)
+        status=TaskStatus.DONE, visit=visit, closed_at=now, closed_by=visit.created_by, completed_on=visit.date)
 
 
 def life_event_record(*, actor: User | None, veteran: Veteran, occasion: Occasion, date: date,
@@ -118,7 +134,7 @@ def life_event_record(*, actor: User | None, veteran: Veteran, occasion: Occasio
         raise ValidationError({"occasion": _("Choose one of the life events.")})
     _check_date(date, veteran, "date")
     with transaction.atomic():
-        event = LifeEvent.objects.create(veteran=veteran, org_unit_id=veteran.org_unit_id, occasion=occasion,
+        event = LifeEvent.objects.create(veteran=veteran, org_unit_id=responsible_unit(veteran), occasion=occasion,
                                          date=date, description=description,
                                          created_by=actor if actor is not None and actor.is_authenticated else None)
         transaction.on_commit(lambda: people_recompute_soon([veteran.pk]))
@@ -255,6 +271,22 @@ def people_recompute(*, ids: Sequence[int], on: date | None = None) -> tuple[int
     return created, cancelled
 
 
+def person_records_follow(*, ids: Sequence[int]) -> int:
+    """Everything care keeps about these people follows them to their responsible unit: visits (and with
+    them their photos), life events and due visits of every status (open ones start again at the station's
+    level). A transfer calls it inside its own transaction (registry hook ``on_move``); one indexed UPDATE
+    per table, so that the unit columns the worklist and the lists read stay as they are. Returns how
+    many rows moved."""
+    ids = list(ids)
+    unit = Subquery(Veteran.objects.filter(pk=OuterRef("veteran_id")).values("org_unit_id")[:1])
+    moved = engine.sync_units(ids=ids)  # open tasks, escalation reset
+    moved += (DueVisit.objects.filter(veteran_id__in=ids).exclude(status=TaskStatus.OPEN)
+              .exclude(org_unit_id=unit).update(org_unit_id=unit))
+    for model in (Visit, LifeEvent):
+        moved += model.objects.filter(veteran_id__in=ids).exclude(org_unit_id=unit).update(org_unit_id=unit)
+    return moved
+
+
 def people_recompute_soon(ids: Sequence[int]) -> None:
     """Queue the recomputation of these records; with the broker down, do it here and now (it is quick for
     a few records) so that the station's worklist is right at once."""
@@ -365,31 +397,49 @@ def bureau_users() -> list[User]:
 
 
 def remind_due(*, on: date) -> int:
-    """Tell each station, once a day, how many visits became due for it (in-app, e-mail, SMS log): the
-    tasks the nightly runs created already due (counted per unit on the runs, ``pending_reminders``) and
-    the tasks not reminded yet that are open now (created by a recompute, or opening later). They are
-    marked told in the same transaction as the in-app notifications, whose dedupe key (unit and day) keeps
-    a repeated run from telling anyone twice. Returns how many units were told."""
+    """Tell each station, once a day, what its worklist holds (in-app, e-mail, SMS log), in three figures
+    that do not overlap: visits due today and visits overdue (the unit's open tasks now), and visits new
+    since the last notice that are due later. New: the tasks the nightly runs created already open (counted
+    per unit on the runs, ``pending_reminders``) and the tasks not reminded yet that are open now (created
+    by a recompute, or opening later); they are marked told in the same transaction as the in-app
+    notifications, whose dedupe key (unit and day) keeps a repeated run from telling anyone twice. A unit
+    with nothing due today, nothing overdue and nothing new is not told. Returns how many units' staff were
+    told (a repeated run the same day tells nobody again: 0)."""
+    table = DueVisit._meta.db_table
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
-                f"WITH told AS (UPDATE {DueVisit._meta.db_table} SET notified_on = %s WHERE status = %s "  # noqa: S608
-                f"AND notified_on IS NULL AND opens_on <= %s RETURNING org_unit_id) "
-                f"SELECT org_unit_id, count(*) FROM told GROUP BY org_unit_id", [on, TaskStatus.OPEN, on])
-            counts = Counter(dict(cursor.fetchall()))
+                f"WITH told AS (UPDATE {table} SET notified_on = %s WHERE status = %s "  # noqa: S608
+                f"AND notified_on IS NULL AND opens_on <= %s RETURNING org_unit_id, due_date) "
+                f"SELECT org_unit_id, count(*) FROM told WHERE due_date > %s GROUP BY org_unit_id",
+                [on, TaskStatus.OPEN, on, on])
+            new = Counter(dict(cursor.fetchall()))
+            cursor.execute(
+                f"SELECT org_unit_id, count(*) FILTER (WHERE due_date = %s), count(*) FILTER (WHERE due_date < %s) "  # noqa: S608
+                f"FROM {table} WHERE status = %s AND due_date <= %s GROUP BY org_unit_id",
+                [on, on, TaskStatus.OPEN, on])
+            due = {unit_id: (today, overdue) for unit_id, today, overdue in cursor.fetchall()}
         for run in CareRun.objects.select_for_update().exclude(pending_reminders={}):
-            counts.update({int(unit_id): count for unit_id, count in run.pending_reminders.items()})
+            new.update({int(unit_id): count for unit_id, count in run.pending_reminders.items()})
             run.pending_reminders = {}
             run.save(update_fields=["pending_reminders"])
+        units = sorted({unit_id for unit_id, count in new.items() if count} | set(due))
         # Units told today already but with more tasks now (a second run) are not told again; that is the point.
-        link = reverse("care:worklist") if counts else ""
-        staff = station_users(counts)
-        for unit_id, count in counts.items():
-            notify(recipients=staff.get(unit_id, []),
-                   title=ngettext("%(count)d visit is due", "%(count)d visits are due", count) % {"count": count},
-                   body=_("New visits to make in your area; open your worklist."), link=link,
-                   dedupe_key=f"care:due:{unit_id}:{on.isoformat()}")
-    return len(counts)
+        worklist = reverse("care:worklist")
+        staff = station_users(units)
+        told = 0
+        for unit_id in units:
+            today, overdue = due.get(unit_id, (0, 0))
+            figures = {"today": today, "overdue": overdue, "new": new.get(unit_id, 0)}
+            view = "today" if today else "overdue" if overdue else ""
+            told += bool(notify(
+                recipients=staff.get(unit_id, []),
+                title=_("Visits: %(today)d due today, %(overdue)d overdue, %(new)d new") % figures,
+                body=_("Due today: %(today)d. Overdue (past their due date): %(overdue)d. New since the last "
+                       "notice, due later: %(new)d. Open your worklist.") % figures,
+                link=f"{worklist}?view={view}" if view else worklist,
+                level="warning" if overdue else "info", dedupe_key=f"care:due:{unit_id}:{on.isoformat()}"))
+    return told
 
 
 def escalate(*, on: date) -> int:

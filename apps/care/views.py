@@ -286,16 +286,15 @@ class CampaignDetailView(RoleRequiredMixin, View):
             except (OrgUnit.DoesNotExist, ValueError) as exc:
                 raise Http404 from exc
         rows = selectors.campaign_progress(user=request.user, campaign=campaign, parent=parent)
-        total, done = sum(r["total"] for r in rows), sum(r["done"] for r in rows)
+        summary = selectors.completion_row({}, total=sum(r["total"] for r in rows), done=sum(r["done"] for r in rows),
+                                           late=sum(r["late"] for r in rows))
         shown = parent or (None if request.user.sees_whole_district else request.user.org_unit)
         lineage = []
         if shown is not None:
             visible = set(OrgUnit.objects.visible_to(request.user).values_list("pk", flat=True))
             lineage = [u for u in shown.lineage() if u.pk in visible]
         return render(request, "care/campaign_detail.html", {
-            "campaign": campaign, "rows": rows, "parent": parent, "lineage": lineage,
-            "total": total, "done": done, "open": total - done,
-            "percent": round(100 * done / total) if total else None})
+            "campaign": campaign, "rows": rows, "parent": parent, "lineage": lineage, **summary})
 
 
 # --- rules and occasions ------------------------------------------------------------------------

@@ -20,4 +20,4 @@ class HonorsConfig(AppConfig):
         registry_hooks.register_tab(PersonTab("honors", _("Honours"), "honors/person_tab.html",
                                               hooks.person_tab_context, "honors.view_plaquerecord", order=20))
         registry_hooks.register_history_source(hooks.history)
-        registry_hooks.on_change(hooks.changed)
+        registry_hooks.on_move(hooks.moved)

@@ -1,5 +1,5 @@
 """What the honours app adds to the person record: an honours tab, plaques and notices in the history,
-and undelivered notices following their person after a transfer."""
+and plaques and notices following their person on a transfer."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def history(veteran):
                                link=notice.get_absolute_url())
 
 
-def changed(ids: list[int]) -> None:
-    from .services import open_notices_follow
+def moved(ids: list[int]) -> None:
+    from .services import person_records_follow
 
-    open_notices_follow(ids=ids)
+    person_records_follow(ids=ids)

@@ -115,7 +115,7 @@ def plaque_record(*, actor: User | None, veteran: Veteran, action: str, date: da
                                        "action": PlaqueAction(action).label, "plaque": PlaqueKind(kind).label})
         except ValidationError as exc:
             raise _care_errors(exc, {"visitors": "people"}) from exc
-        record = PlaqueRecord(veteran=veteran, org_unit_id=veteran.org_unit_id, action=action, kind=kind, date=date,
+        record = PlaqueRecord(veteran=veteran, org_unit_id=visit.org_unit_id, action=action, kind=kind, date=date,
                               people=people, signature=signature, note=(note or "").strip(), visit=visit,
                               created_by=_actor(actor))
         record.full_clean(exclude=["created_by", "visit", "signature"])
@@ -143,7 +143,7 @@ def merit_notice_register(*, actor: User | None, veteran: Veteran, member_name: 
                                                "member": member_name, "award": MeritAward(award).label})
         except ValidationError as exc:
             raise _care_errors(exc, {"date": "notice_date"}) from exc
-        notice = MeritNotice(veteran=veteran, org_unit_id=veteran.org_unit_id, member_name=member_name, award=award,
+        notice = MeritNotice(veteran=veteran, org_unit_id=event.org_unit_id, member_name=member_name, award=award,
                              notice_date=notice_date, note=(note or "").strip(), life_event=event,
                              created_by=_actor(actor))
         notice.full_clean(exclude=["created_by", "life_event", "signature"])
@@ -191,9 +191,10 @@ def merit_notice_deliver(*, actor: User | None, notice: MeritNotice, delivered_o
 # --- after a record changes -----------------------------------------------------------------------
 
 
-def open_notices_follow(*, ids: list[int]) -> int:
-    """Undelivered notices follow their person to a new responsible unit (after a transfer): the new
-    station delivers them. Delivered notices and plaque records stay with the unit that did the work."""
-    unit = Veteran.objects.filter(pk=OuterRef("veteran_id")).values("org_unit_id")[:1]
-    moving = MeritNotice.objects.open().filter(veteran_id__in=ids).exclude(org_unit_id=Subquery(unit))
-    return moving.update(org_unit_id=Subquery(unit))
+def person_records_follow(*, ids: list[int]) -> int:
+    """Plaque records and merit notices (delivered or not, with their signed photos) follow their person to
+    a new responsible unit: a transfer calls it inside its own transaction (registry hook ``on_move``), so
+    that the new station opens them and the old one no longer does. Returns how many rows moved."""
+    unit = Subquery(Veteran.objects.filter(pk=OuterRef("veteran_id")).values("org_unit_id")[:1])
+    return sum(model.objects.filter(veteran_id__in=ids).exclude(org_unit_id=unit).update(org_unit_id=unit)
+               for model in (PlaqueRecord, MeritNotice))

@@ -4,7 +4,10 @@ The registry cannot import those apps (data flows one way), so they register her
 - ``PersonTab``: an extra tab on the person page, rendered by the app's own template and context;
 - ``history source``: entries the app adds to the person's history tab (a visit, a delivery…);
 - ``on_change``: a callback told the primary keys of records that were created or changed (a record
-  edited, transferred, closed, imported) so that the app can recompute what depends on them.
+  edited, transferred, closed, imported) so that the app can recompute what depends on them;
+- ``on_move``: a callback told, inside the transaction that moved them to another responsible unit (a
+  transfer), the primary keys of the records moved, so that everything the app keeps about these people
+  moves with them in the same transaction (no moment where the old unit still sees it, or the new one not).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class HistoryEntry:
 _TABS: dict[str, PersonTab] = {}
 _HISTORY: list[Callable[[Any], Iterable[HistoryEntry]]] = []
 _ON_CHANGE: list[Callable[[list[int]], None]] = []
+_ON_MOVE: list[Callable[[list[int]], None]] = []
 
 
 def register_tab(tab: PersonTab) -> None:
@@ -79,3 +83,16 @@ def veterans_changed(pks: Iterable[int]) -> None:
             callback(pks)
 
     transaction.on_commit(fire)
+
+
+def on_move(callback: Callable[[list[int]], None]) -> None:
+    if callback not in _ON_MOVE:
+        _ON_MOVE.append(callback)
+
+
+def veterans_moved(pks: Iterable[int]) -> None:
+    """Tell the registered apps, now and inside the caller's transaction, that these records have a new
+    responsible unit (already saved): each moves what it keeps about them to that unit."""
+    pks = sorted(set(pks))
+    for callback in _ON_MOVE if pks else ():
+        callback(pks)

@@ -143,6 +143,9 @@ def veteran_transfer(*, actor: User, veteran: Veteran, to_unit: OrgUnit | None, 
         if to_unit is not None:
             locked.org_unit = to_unit
             locked.save(update_fields=["org_unit", "updated_at"])
+            # Visits, life events, tasks, plaques, notices and their files follow the person now, in this
+            # transaction: the old unit loses them and the new one gets them at the same moment.
+            hooks.veterans_moved([locked.pk])
         else:
             locked.status, locked.status_date, locked.status_reason = VeteranStatus.MOVED_OUT, on, reason or destination
             locked.save(update_fields=["status", "status_date", "status_reason", "updated_at"])

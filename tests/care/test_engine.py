@@ -69,10 +69,14 @@ def test_running_twice_creates_nothing_new(tree):
 def test_a_visit_in_the_period_means_no_task(tree, users):
     yearly = rule("每年联系", RuleKind.INTERVAL, "contact", interval_months=12, everyone=True)
     visited = make_veteran(tree["village_a1"], name="已访")
-    services.visit_log(actor=users["village_a1"], veteran=visited, occasion=occasion("other"), date=date(2026, 2, 1),
+    services.visit_log(actor=users["village_a1"], veteran=visited, occasion=occasion("contact"), date=date(2026, 2, 1),
                        visitors="王专干", mode=VisitMode.PHONE)
-    assert engine.generate(yearly, date(2026, 3, 1)) == 0
-    assert engine.generate(yearly, date(2027, 3, 1)) == 1  # last year's call does not count this year
+    other = make_veteran(tree["village_a1"], name="节日访")  # a visit of another occasion is not the contact
+    services.visit_log(actor=users["village_a1"], veteran=other, occasion=occasion("other"), date=date(2026, 2, 1),
+                       visitors="王专干", mode=VisitMode.PHONE)
+    assert engine.generate(yearly, date(2026, 3, 1)) == 1
+    assert tasks(visited) == [] and len(tasks(other)) == 1
+    assert engine.generate(yearly, date(2027, 3, 1)) == 2  # last year's call does not count this year
 
 
 def test_home_visit_rule_is_not_closed_by_a_phone_call(tree, users):

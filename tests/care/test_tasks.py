@@ -34,7 +34,7 @@ def test_a_scheduled_reminder_is_delivered_once(key_person, users, celery_worker
     second = reminders_run.apply_async(kwargs={"on": "2027-01-20"}, queue=queue).get(timeout=120)
     assert second["created"] == 0 and second["notified_units"] == 0
     notes = Notification.objects.filter(recipient=users["village_a1"])
-    assert notes.count() == 1 and notes.get().link == "/care/worklist/"
+    assert notes.count() == 1 and notes.get().link.startswith("/care/worklist/")
     spring = DueVisit.objects.get(veteran=key_person, occasion__code="spring_festival")
     assert (spring.due_date, spring.notified_on, spring.status) == (date(2027, 2, 6), date(2027, 1, 20),
                                                                     TaskStatus.OPEN)

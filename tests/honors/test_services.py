@@ -1,5 +1,5 @@
 """The honours services: validation, the care life event and due visit a notice creates, the visit that
-closes it, plaques as visits, undelivered notices following a transfer."""
+closes it, plaques as visits, notices and plaques following a transfer."""
 
 from __future__ import annotations
 
@@ -221,17 +221,18 @@ def test_messages_are_in_chinese(veteran):
     assert "JPG" in field_errors(exc)["signature"][0]
 
 
-def test_undelivered_notices_follow_a_transfer(veteran, tree, django_capture_on_commit_callbacks):
+def test_notices_and_plaques_follow_a_transfer(veteran, tree):
+    """Delivered or not, with the plaques: everything follows the person, in the transfer's transaction
+    (no on-commit callback needed). Pages and files: tests/care/test_transfer_follow.py."""
     delivered = deliver(make_notice(veteran, member_name="甲"))
     open_notice = make_notice(veteran, member_name="乙")
     plaque = make_plaque(veteran)
-    with django_capture_on_commit_callbacks(execute=True):
-        registry_services.veteran_transfer(actor=None, veteran=veteran, to_unit=tree["village_b1"], on=days_ago(0))
+    registry_services.veteran_transfer(actor=None, veteran=veteran, to_unit=tree["village_b1"], on=days_ago(0))
     open_notice.refresh_from_db()
     delivered.refresh_from_db()
     plaque.refresh_from_db()
     assert open_notice.org_unit == tree["village_b1"]
-    assert delivered.org_unit == tree["village_a1"] and plaque.org_unit == tree["village_a1"]
+    assert delivered.org_unit == tree["village_b1"] and plaque.org_unit == tree["village_b1"]
 
 
 def test_scoped_managers(veteran, users, tree):
