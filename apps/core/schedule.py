@@ -27,3 +27,5 @@ def register(spec: PeriodicTaskSpec) -> None:
 
 
 register(PeriodicTaskSpec(name="audit-purge-daily", task="core.audit_purge", minute="30", hour="3"))
+register(PeriodicTaskSpec(name="outbox-drain", task="core.outbox_drain", minute="*"))
+register(PeriodicTaskSpec(name="jobs-fail-stuck", task="core.jobs_fail_stuck", minute="*/5"))

@@ -24,7 +24,6 @@ import xlsxwriter
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import transaction
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -294,9 +293,11 @@ def export_job_start(*, actor: User, params, unmasked: bool, reason: str, reques
 
 
 def export_job_enqueue(job: Job) -> None:
+    from apps.core.services import job_enqueue
+
     from .tasks_export import export_veterans
 
-    transaction.on_commit(lambda: export_veterans.delay(job.pk))
+    job_enqueue(job, export_veterans)  # Redis down: the job fails at once with 后台服务暂不可用
 
 
 def export_job_run(*, job_id: int) -> Job | None:
@@ -305,7 +306,7 @@ def export_job_run(*, job_id: int) -> Job | None:
     Any failure marks the job failed with a reason in Chinese; the user retries from the download centre.
     """
     claimed = (Job.objects.filter(pk=job_id, kind=JOB_KIND).exclude(status=JobStatus.DONE)
-               .update(status=JobStatus.RUNNING, progress=0, error="", finished_at=None))
+               .update(status=JobStatus.RUNNING, progress=0, error="", finished_at=None, heartbeat_at=timezone.now()))
     if not claimed:
         return None
     job = Job.objects.select_related("user").get(pk=job_id)
@@ -320,7 +321,7 @@ def export_job_run(*, job_id: int) -> Job | None:
         Job.objects.filter(pk=job.pk).update(total=total)
 
         def progress(done: int) -> None:
-            Job.objects.filter(pk=job.pk).update(progress=done)
+            Job.objects.filter(pk=job.pk).update(progress=done, heartbeat_at=timezone.now())
 
         with tempfile.TemporaryFile(suffix=".xlsx") as handle:
             result = veteran_export(actor=actor, params=query, target=handle, unmasked=unmasked, reason=job.reason,
