@@ -334,3 +334,22 @@ def test_a_background_import_with_redis_down_says_so(transactional_db, codes, lo
     page = client.get(response["Location"]).content.decode()
     assert 'id="import-failed"' in page and "后台服务暂不可用" in page
     assert 'hx-trigger="every 1s"' not in page  # not waiting for ever
+
+
+def test_an_import_whose_worker_died_stops_waiting(login_as, users, tmp_path, settings):
+    """The worker was killed mid-import (the job says "running" for ever): once it has been silent for
+    JOB_STUCK_AFTER_MINUTES the progress poll ends it as failed, and its owner can run it again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = _job(users, tmp_path, person("张伟", sequence=901))
+    job.status, job.heartbeat_at = JobStatus.RUNNING, timezone.now() - timedelta(minutes=settings.JOB_STUCK_AFTER_MINUTES + 1)
+    job.save(update_fields=["status", "heartbeat_at"])
+    client = login_as(users["village_a1"])
+    progress = client.get(reverse("registry:import_progress", args=[job.pk]), HTTP_HX_REQUEST="true")
+    assert progress["HX-Refresh"] == "true"
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error
+    page = client.get(reverse("registry:import_detail", args=[job.pk])).content.decode()
+    assert 'id="import-failed"' in page and job.error in page
