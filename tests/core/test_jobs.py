@@ -174,7 +174,7 @@ def test_a_job_without_a_sign_of_life_is_failed_and_its_owner_retries_it(client,
     assert killed.heartbeat_at > long_ago
 
 
-def test_the_stuck_check_is_in_the_beat_schedule():
+def test_the_stuck_check_is_in_the_beat_schedule(db):
     from apps.core.schedule import SCHEDULE
 
     tasks = {spec.task for spec in SCHEDULE.values()}
