@@ -353,3 +353,34 @@ def test_an_import_whose_worker_died_stops_waiting(login_as, users, tmp_path, se
     assert job.status == JobStatus.FAILED and job.error
     page = client.get(reverse("registry:import_detail", args=[job.pk])).content.decode()
     assert 'id="import-failed"' in page and job.error in page
+
+
+@pytest.mark.celery_worker
+def test_an_import_on_a_killed_worker_is_failed_and_run_again(media, codes, routed_to_test_worker, users, tmp_path,
+                                                               settings, login_as):
+    """SIGKILL the worker in the middle of a background import: the job no longer says "running" for ever.
+    Silent past JOB_STUCK_AFTER_MINUTES, it is failed with a reason when its owner looks, and retried."""
+    import os
+    import signal
+
+    path = _big_sheet(tmp_path, settings.REGISTRY_IMPORT_SYNC_MAX_ROWS + 50)
+    client = login_as(users["village_a1"])
+    upload(client, path)
+    job = Job.objects.get(kind=importing.JOB_KIND)
+    deadline = time.monotonic() + 120
+    while not Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).exists():
+        assert time.monotonic() < deadline, "the import did not start"
+        time.sleep(0.05)
+    worker = routed_to_test_worker["process"]
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING
+    settings.JOB_STUCK_AFTER_MINUTES = 0  # "long ago" for this test
+    page = client.get(reverse("jobs:job_list")).content.decode()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error in page
+    settings.JOB_STUCK_AFTER_MINUTES = 30
+    client.post(reverse("jobs:job_retry", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING and job.error == ""  # queued again (no worker left in this test)
