@@ -16,6 +16,8 @@ class CareConfig(AppConfig):
             schedule,  # noqa: F401
         )
 
+        hooks.register_outbox()
+
         navigation.register(NavItem("care_worklist", _("Visits to make"), "care:worklist", "calendar-check",
                                     "care.view_duevisit", order=20))
         # The calendar and the campaigns are opened from the worklist's header (the menu stays on one line).

@@ -26,19 +26,18 @@ def _history(veteran):
                            link=visit.get_absolute_url())
 
 
-RECOMPUTE_BATCH = 5_000  # records per recompute task (an import of 100,000 rows queues twenty)
-
-
 def _changed(ids: list[int]) -> None:
-    from .services import people_recompute_soon
+    """Run from the registry's outbox row once the change committed: recompute here, in that transaction."""
+    from .services import people_recompute
 
-    for start in range(0, len(ids), RECOMPUTE_BATCH):
-        people_recompute_soon(ids[start:start + RECOMPUTE_BATCH])
+    people_recompute(ids=ids)
 
 
 hooks.register_tab(PersonTab("visits", _("Visits"), "care/person_tab.html", _visits_context, "care.view_visit",
                              order=10))
 hooks.register_history_source(_history)
+
+
 def _moved(ids: list[int]) -> None:
     from .services import person_records_follow
 
@@ -47,3 +46,11 @@ def _moved(ids: list[int]) -> None:
 
 hooks.on_change(_changed)
 hooks.on_move(_moved)
+
+
+def register_outbox() -> None:
+    from apps.core.outbox import register
+
+    from .services import RECOMPUTE_KIND, _recompute_from_outbox
+
+    register(RECOMPUTE_KIND, _recompute_from_outbox, queue="reminders", inline=True)

@@ -137,7 +137,7 @@ def life_event_record(*, actor: User | None, veteran: Veteran, occasion: Occasio
         event = LifeEvent.objects.create(veteran=veteran, org_unit_id=responsible_unit(veteran), occasion=occasion,
                                          date=date, description=description,
                                          created_by=actor if actor is not None and actor.is_authenticated else None)
-        transaction.on_commit(lambda: people_recompute_soon([veteran.pk]))
+        people_recompute_soon([veteran.pk])
     return event
 
 
@@ -248,11 +248,13 @@ def rule_recompute(*, rule: VisitRule, on: date | None = None) -> tuple[int, int
 def rule_recompute_soon(rule_id: int) -> None:
     """Queue the rule's recomputation. With the broker down the page still works: the nightly run will
     bring the rule's tasks in line (and /healthz shows Redis down)."""
+    from apps.core import broker
+
     from .tasks import recompute_rule
 
     try:
-        recompute_rule.delay(rule_id)
-    except Exception:  # noqa: BLE001 — kombu/redis raise several kinds when the broker is unreachable
+        broker.send(recompute_rule, [rule_id])  # gives up at once when Redis is down
+    except broker.BrokerUnavailable:
         logger.warning("care: could not queue the recomputation of rule %s; the nightly run will do it", rule_id,
                        exc_info=True)
 
@@ -287,17 +289,20 @@ def person_records_follow(*, ids: Sequence[int]) -> int:
     return moved
 
 
-def people_recompute_soon(ids: Sequence[int]) -> None:
-    """Queue the recomputation of these records; with the broker down, do it here and now (it is quick for
-    a few records) so that the station's worklist is right at once."""
-    from .tasks import recompute_people
+RECOMPUTE_KIND = "care.recompute_people"
 
-    try:
-        recompute_people.delay(list(ids))
-    except Exception:  # noqa: BLE001 — kombu/redis raise several kinds when the broker is unreachable
-        logger.warning("care: broker unreachable, recomputing %d records in the web process", len(ids),
-                       exc_info=True)
-        people_recompute(ids=ids)
+
+def people_recompute_soon(ids: Sequence[int]) -> None:
+    """Record, in the current transaction, that these records' tasks must be recomputed: done by a worker
+    once it commits, or here and now with the broker down (quick for a few records), and never lost to a
+    kill after the commit (core's outbox)."""
+    from apps.core.outbox import outbox_add
+
+    outbox_add(kind=RECOMPUTE_KIND, payloads=[{"ids": sorted(set(ids))}])
+
+
+def _recompute_from_outbox(payload: dict) -> None:
+    people_recompute(ids=list(payload.get("ids") or []))
 
 
 def active_rules() -> list[VisitRule]:

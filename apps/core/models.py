@@ -221,6 +221,9 @@ class Job(models.Model):
     output_encrypted = models.BooleanField(_("result file encrypted"), default=False)
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The last sign of life: queued, started, or progress written. A waiting or running job without one for
+    # JOB_STUCK_AFTER_MINUTES is failed with a reason (services.jobs_fail_stuck) and can be run again.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
 
     objects = OwnedQuerySet.as_manager()
 
@@ -238,4 +241,30 @@ class Job(models.Model):
         return min(100, round(100 * self.progress / self.total)) if self.total else (100 if self.status == "done" else 0)
 
 
-__all__ = ["AccessLog", "Group", "Job", "Notification", "OrgUnit", "User"]
+class OutboxMessage(models.Model):
+    """Follow-up work recorded in the transaction that made it necessary (a transactional outbox).
+
+    A changed record's derived work (care tasks recomputed…) is written here together with the change, so
+    a process killed right after the commit, or Redis being down, cannot lose it: the row stays until a
+    worker (or, with the broker down, the web process) has done the work and deleted the row in the same
+    transaction. ``apps.core.outbox`` registers the kinds and drains the rows; never shown to users.
+    """
+
+    kind = models.CharField(_("kind"), max_length=64)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True,
+                                      help_text=_("when it was last handed to a worker or run"))
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+
+__all__ = ["AccessLog", "Group", "Job", "Notification", "OrgUnit", "OutboxMessage", "User"]

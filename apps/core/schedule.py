@@ -28,3 +28,5 @@ def register(spec: PeriodicTaskSpec) -> None:
 
 register(PeriodicTaskSpec(name="audit-purge-daily", task="core.audit_purge", minute="30", hour="3"))
 register(PeriodicTaskSpec(name="generated-files-purge-hourly", task="core.generated_files_purge", minute="20"))
+register(PeriodicTaskSpec(name="outbox-drain", task="core.outbox_drain", minute="*"))
+register(PeriodicTaskSpec(name="jobs-fail-stuck", task="core.jobs_fail_stuck", minute="*/5"))

@@ -20,6 +20,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -354,11 +355,42 @@ def job_task(job: Job):
     return current_app.tasks.get(job.kind)
 
 
+def job_unavailable_message() -> str:
+    return _("The background service is unavailable at the moment; try again later.")
+
+
+def job_enqueue(job: Job, task=None) -> None:
+    """Queue ``job`` for its task once the current transaction commits, as a sign of life now.
+
+    When the broker cannot take it, the job is failed with a reason the user reads (后台服务暂不可用) and
+    may retry, never left waiting for a message that was never sent."""
+    task = task or job_task(job)
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
+    pk = job.pk
+
+    def send() -> None:
+        from . import broker
+
+        try:
+            broker.send(task, [pk])
+        except broker.BrokerUnavailable:
+            Job.objects.filter(pk=pk, status=JobStatus.PENDING).update(
+                status=JobStatus.FAILED, error=job_unavailable_message(), finished_at=timezone.now())
+
+    transaction.on_commit(send)
+
+
 def job_retry(*, actor: User, job: Job) -> Job:
-    """Put a failed job back in the queue (after the transaction commits); its old result is dropped."""
+    """Put a failed job back in the queue (after the transaction commits); its old result is dropped.
+
+    With the broker down the job stays failed (``BrokerUnavailable``), so it can be retried later."""
+    from . import broker
+
     task = job_task(job)
     if job.status != JobStatus.FAILED or task is None:
         raise ValueError("only a failed job of a known kind can be retried")
+    if not broker.broker_available():
+        raise broker.BrokerUnavailable
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
         if locked.status != JobStatus.FAILED:
@@ -370,5 +402,20 @@ def job_retry(*, actor: User, job: Job) -> Job:
         if old:
             storage = locked.output_file.storage
             transaction.on_commit(lambda: storage.delete(old))
-        transaction.on_commit(lambda: task.delay(locked.pk))
+        job_enqueue(locked, task)
     return locked
+
+
+def jobs_fail_stuck(*, user: User | None = None, now=None) -> int:
+    """Fail the waiting or running jobs (of ``user``, or everyone's) that gave no sign of life for
+    ``JOB_STUCK_AFTER_MINUTES``: a killed worker, a lost message, a database outage mid-job. Their owner
+    can run them again from the download centre."""
+    minutes = settings.JOB_STUCK_AFTER_MINUTES
+    now = now or timezone.now()
+    jobs = Job.objects.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING)).alias(
+        alive=Coalesce("heartbeat_at", "created_at")).filter(alive__lt=now - timedelta(minutes=minutes))
+    if user is not None:
+        jobs = jobs.filter(user=user)
+    reason = _("The job gave no sign of life for %(minutes)d minutes (the worker or the database may have "
+               "stopped); it was marked failed. Run it again.") % {"minutes": minutes}
+    return jobs.update(status=JobStatus.FAILED, error=reason, finished_at=now)

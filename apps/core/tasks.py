@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 
@@ -25,3 +26,24 @@ def generated_files_purge() -> dict:
 
     result = generated_files_expire()
     return {"jobs": result.jobs, "files": result.files}
+@shared_task(name="core.outbox_run", acks_late=True, reject_on_worker_lost=True,
+             time_limit=settings.CELERY_TASK_TIME_LIMIT)
+def outbox_run(pk: int) -> dict:
+    """Do one outbox row's work (queued once the transaction that recorded it committed)."""
+    from . import outbox
+
+    return {"outbox": pk, "done": outbox.outbox_run_one(pk)}
+
+
+@shared_task(name="core.outbox_drain", acks_late=True, time_limit=settings.CELERY_TASK_TIME_LIMIT)
+def outbox_drain() -> dict:
+    """Every minute (and when a worker starts): do the outbox work that no queued message did."""
+    from . import outbox
+
+    return {"done": outbox.outbox_drain()}
+
+
+@shared_task(name="core.jobs_fail_stuck", acks_late=True, time_limit=600)
+def jobs_fail_stuck() -> dict:
+    """Every five minutes: fail the jobs that gave no sign of life for JOB_STUCK_AFTER_MINUTES."""
+    return {"failed": services.jobs_fail_stuck()}

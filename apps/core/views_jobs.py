@@ -2,7 +2,9 @@
 
 Jobs are scoped by ``Job.objects.visible_to(user)`` (owner only): another user's job answers 404.
 A job's ``kind`` is the name of the Celery task that runs it with the job's primary key, so a
-failed job is re-run here without core knowing the app that started it.
+failed job is re-run here without core knowing the app that started it. A job that gave no sign of life for
+``JOB_STUCK_AFTER_MINUTES`` is failed when its owner lists their jobs; with Redis down a retry is refused and
+the job stays failed.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
 from . import files
+from .broker import BrokerUnavailable
 from .choices import AccessAction, JobStatus
 from .models import Job
-from .services import access_log_record, job_retry
+from .services import access_log_record, job_retry, job_unavailable_message, jobs_fail_stuck
 
 ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)
 
@@ -42,6 +45,7 @@ class JobListView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
+        jobs_fail_stuck(user=self.request.user)  # also every five minutes, but workers may all be down
         jobs = Job.objects.visible_to(self.request.user).order_by("-created_at", "-pk")
         page = Paginator(jobs, self.paginate_by).get_page(self.request.GET.get("page"))
         ctx["page_obj"] = page
@@ -83,6 +87,8 @@ def job_retry_view(request, pk: int):
         job_retry(actor=request.user, job=job)
     except ValueError:
         messages.error(request, _("Only a failed job can be run again."))
+    except BrokerUnavailable:
+        messages.error(request, job_unavailable_message())
     else:
         messages.success(request, _("The job was put back in the queue."))
     return redirect("jobs:job_list")

@@ -11,6 +11,10 @@ class RegistryConfig(AppConfig):
         from apps.core import navigation
         from apps.core.navigation import NavItem
 
+        from . import hooks
+
+        hooks.register_outbox()
+
         navigation.register(NavItem("veterans", _("Veterans"), "registry:veteran_list", "person-vcard",
                                     "registry.view_veteran", order=10))
 

@@ -335,9 +335,11 @@ def export_job_start(*, actor: User, params, unmasked: bool, reason: str, reques
 
 
 def export_job_enqueue(job: Job) -> None:
+    from apps.core.services import job_enqueue
+
     from .tasks_export import export_veterans
 
-    transaction.on_commit(lambda: export_veterans.delay(job.pk))
+    job_enqueue(job, export_veterans)  # Redis down: the job fails at once with 后台服务暂不可用
 
 
 def export_job_run(*, job_id: int) -> Job | None:
@@ -346,7 +348,7 @@ def export_job_run(*, job_id: int) -> Job | None:
     Any failure marks the job failed with a reason in Chinese; the user retries from the download centre.
     """
     claimed = (Job.objects.filter(pk=job_id, kind=JOB_KIND).exclude(status__in=(JobStatus.DONE, JobStatus.EXPIRED))
-               .update(status=JobStatus.RUNNING, progress=0, error="", finished_at=None))
+               .update(status=JobStatus.RUNNING, progress=0, error="", finished_at=None, heartbeat_at=timezone.now()))
     if not claimed:
         return None
     job = Job.objects.select_related("user").get(pk=job_id)
@@ -362,7 +364,7 @@ def export_job_run(*, job_id: int) -> Job | None:
         Job.objects.filter(pk=job.pk).update(total=total)
 
         def progress(done: int) -> None:
-            Job.objects.filter(pk=job.pk).update(progress=done)
+            Job.objects.filter(pk=job.pk).update(progress=done, heartbeat_at=timezone.now())
 
         with tempfile.TemporaryFile(suffix=".xlsx") as handle:
             result = veteran_export(actor=actor, params=query, target=handle, unmasked=unmasked, reason=job.reason,

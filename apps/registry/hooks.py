@@ -4,7 +4,9 @@ The registry cannot import those apps (data flows one way), so they register her
 - ``PersonTab``: an extra tab on the person page, rendered by the app's own template and context;
 - ``history source``: entries the app adds to the person's history tab (a visit, a delivery…);
 - ``on_change``: a callback told the primary keys of records that were created or changed (a record
-  edited, transferred, closed, imported) so that the app can recompute what depends on them;
+  edited, transferred, closed, imported) so that the app can recompute what depends on them. It runs after
+  the change commits, from core's outbox (in a worker, or in the web process with the broker down), inside
+  the transaction that deletes the outbox row, and at least once: it must be safe to run twice;
 - ``on_move``: a callback told, inside the transaction that moved them to another responsible unit (a
   transfer), the primary keys of the records moved, so that everything the app keeps about these people
   moves with them in the same transaction (no moment where the old unit still sees it, or the new one not).
@@ -17,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
 from django.utils.functional import Promise
 
 
@@ -72,17 +73,21 @@ def on_change(callback: Callable[[list[int]], None]) -> None:
         _ON_CHANGE.append(callback)
 
 
+CHANGED_KIND = "registry.veterans_changed"
+CHANGED_BATCH = 5_000  # records per outbox row (an import of 100,000 rows records twenty)
+
+
 def veterans_changed(pks: Iterable[int]) -> None:
-    """Tell the registered apps, once the current transaction commits, that these records changed."""
+    """Record, in the current transaction, that these records changed: the registered apps are told once it
+    commits (in a worker, or here with the broker down), and a process killed after the commit or a lost
+    message cannot lose it (core's outbox). Callbacks must be safe to run twice."""
     pks = sorted(set(pks))
     if not pks or not _ON_CHANGE:
         return
+    from apps.core.outbox import outbox_add
 
-    def fire() -> None:
-        for callback in _ON_CHANGE:
-            callback(pks)
-
-    transaction.on_commit(fire)
+    outbox_add(kind=CHANGED_KIND, payloads=[{"ids": pks[start:start + CHANGED_BATCH]}
+                                            for start in range(0, len(pks), CHANGED_BATCH)])
 
 
 def on_move(callback: Callable[[list[int]], None]) -> None:
@@ -96,3 +101,17 @@ def veterans_moved(pks: Iterable[int]) -> None:
     pks = sorted(set(pks))
     for callback in _ON_MOVE if pks else ():
         callback(pks)
+
+
+def _fire(payload: dict) -> None:
+    ids = list(payload.get("ids") or [])
+    for callback in _ON_CHANGE:
+        callback(ids)
+
+
+def register_outbox() -> None:
+    """Called from the registry's ``AppConfig.ready``. Care work runs on the reminders queue; with the broker
+    down a changed record's tasks are recomputed in the web process (README "Redis down")."""
+    from apps.core.outbox import register
+
+    register(CHANGED_KIND, _fire, queue="reminders", inline=True)

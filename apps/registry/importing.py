@@ -42,7 +42,7 @@ import pghistory
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -2019,9 +2019,11 @@ def import_job_in_background(job: Job) -> bool:
 def import_job_dispatch(job: Job) -> None:
     """Run the job's phase now (small sheets) or in a Celery task after the current transaction commits."""
     if import_job_in_background(job):
+        from apps.core.services import job_enqueue
+
         from .tasks_import import veteran_import_task
 
-        transaction.on_commit(lambda: veteran_import_task.delay(job.pk))
+        job_enqueue(job, veteran_import_task)  # Redis down: the job fails at once with 后台服务暂不可用
     else:
         import_job_run(job_pk=job.pk, report_progress=False)
         job.refresh_from_db()
@@ -2047,8 +2049,9 @@ def import_job_confirm(*, actor: User, job: Job) -> Job:
 
 
 class _Progress:
-    """Writes a job's progress on a connection of its own, so the page sees it while the import's
-    transaction is still open; at most every half second."""
+    """Writes a job's progress (and its sign of life, ``heartbeat_at``) on a connection of its own, so the
+    page sees it while the import's transaction is still open; at most every half second. The connection is
+    a new one made from the settings (``connections.create_connection``): ``connection`` is a proxy."""
 
     def __init__(self, job: Job):
         self.job_pk = job.pk
@@ -2063,16 +2066,21 @@ class _Progress:
         self.last = now
         try:
             if self.conn is None:
-                self.conn = type(connection)(dict(connection.settings_dict), connection.alias)
+                self.conn = connections.create_connection(connection.alias)
             with self.conn.cursor() as cursor:
-                cursor.execute(f'UPDATE "{Job._meta.db_table}" SET progress = %s WHERE id = %s',  # noqa: S608
-                               [min(done, self.total or done), self.job_pk])
+                cursor.execute(f'UPDATE "{Job._meta.db_table}" SET progress = %s, heartbeat_at = now() '  # noqa: S608
+                               'WHERE id = %s', [min(done, self.total or done), self.job_pk])
         except Exception:  # progress is a courtesy: never fail an import over it
             logger.warning("import progress update failed", exc_info=True)
 
     def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
+        """Never raises: it runs in a ``finally`` after the result is saved, before the job is marked done."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                logger.warning("import progress connection did not close", exc_info=True)
 
 
 def _job_fail(job: Job, message: str) -> None:
@@ -2091,8 +2099,8 @@ def import_job_run(*, job_pk: int, report_progress: bool = True) -> Job | None:
         if phase == "commit" and job.result.get("phase") == "commit" and job.result.get("committed") is not None:
             _job_finish(job, None)  # the write is done; only the error workbook was still missing
             return job
-        job.status, job.error, job.progress = JobStatus.RUNNING, "", 0
-        job.save(update_fields=["status", "error", "progress"])
+        job.status, job.error, job.progress, job.heartbeat_at = JobStatus.RUNNING, "", 0, timezone.now()
+        job.save(update_fields=["status", "error", "progress", "heartbeat_at"])
         actor = job.user
         unit = OrgUnit.objects.filter(pk=job.params.get("unit")).first()
         if not actor.is_active or not actor.has_perm(PERMISSION) or unit is None:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from apps.core.choices import JobStatus
 from apps.core.scoping import RoleRequiredMixin
 
 # tasks_export: registers the export task in web processes, so the download centre can re-run it.
@@ -80,10 +81,14 @@ class VeteranExportView(RoleRequiredMixin, View):
             form.add_error("reason", exc.message_dict["reason"])
             return self._render(request, form)
         if background:
-            exporting.export_job_start(actor=request.user, params=request.GET, unmasked=unmasked, reason=reason,
-                                       request=request, id_search=id_search)
-            messages.success(request, _("The export is being prepared in the background; download it here when it "
-                                        "is done."))
+            job = exporting.export_job_start(actor=request.user, params=request.GET, unmasked=unmasked, reason=reason,
+                                             request=request, id_search=id_search)
+            job.refresh_from_db(fields=["status", "error"])
+            if job.status == JobStatus.FAILED:  # Redis down: the job could not be queued (后台服务暂不可用)
+                messages.error(request, job.error)
+            else:
+                messages.success(request, _("The export is being prepared in the background; download it here "
+                                            "when it is done."))
             return redirect("jobs:job_list")
         handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes it after sending
         try:

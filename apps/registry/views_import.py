@@ -24,7 +24,7 @@ from apps.core.choices import AccessAction, JobStatus
 from apps.core.forms import OrgUnitChoiceField
 from apps.core.models import Job, OrgUnit
 from apps.core.scoping import RoleRequiredMixin
-from apps.core.services import access_log_record
+from apps.core.services import access_log_record, jobs_fail_stuck
 
 from . import importing, tasks_import  # noqa: F401 - registers the task (the download centre re-runs jobs)
 
@@ -88,6 +88,7 @@ class ImportDetailView(RoleRequiredMixin, View):
     permission_required = importing.PERMISSION
 
     def get(self, request, pk: int):
+        jobs_fail_stuck(user=request.user)  # workers may all be gone: the page must not wait for ever
         job = _job_or_404(request, pk)
         result = job.result or {}
         phase = job.params.get("phase", "preview")
@@ -108,6 +109,7 @@ class ImportDetailView(RoleRequiredMixin, View):
 @permission_required(importing.PERMISSION, raise_exception=True)
 def import_progress(request, pk: int):
     """The progress bar (htmx polls it every second); once the job is over the page reloads itself."""
+    jobs_fail_stuck(user=request.user)  # a silent job ends as failed, so the page stops waiting
     job = _job_or_404(request, pk)
     response = render(request, "partials/import_progress.html", {"job": job})
     if job.status in (JobStatus.DONE, JobStatus.FAILED) and request.htmx:

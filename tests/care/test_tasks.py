@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -13,11 +13,17 @@ from apps.care import services
 from apps.care.choices import TaskStatus
 from apps.care.models import CareRun, DueVisit, VisitRule
 from apps.care.tasks import reminders_run
-from apps.core.models import Notification
+from apps.core import outbox
+from apps.core.models import Notification, OutboxMessage
+from apps.core.tasks import outbox_drain
 from apps.registry import hooks
 from apps.registry import services as registry_services
+from apps.registry.models import Veteran
+from tests import redis_fault
 from tests.care.test_engine import key_recipient
 from tests.registry.factories import make_veteran
+
+private_redis = redis_fault.private_redis  # a fixture: a Redis of our own that the tests stop
 
 
 @pytest.fixture
@@ -115,3 +121,80 @@ def test_a_worker_killed_mid_run_loses_nothing(many_people, one_record_per_chunk
     tasks = DueVisit.objects.filter(rule=yearly, period_key="I2027-01")
     assert tasks.count() == len(many_people)
     assert sorted(tasks.values_list("veteran_id", flat=True)) == sorted(p.pk for p in many_people)
+
+
+# --- follow-up work recorded with the change (issue 10, findings 18 and 20) ---------------------------------------
+
+
+
+def test_a_change_committed_without_its_follow_up_is_drained(tree, users):
+    """The process dies right after the commit (the on-commit callbacks of this test never run): the
+    recompute is not lost, it waits in the outbox, written in the change's own transaction."""
+    person = make_veteran(tree["village_a1"], actor=users["village_a1"], name="刚登记")
+    row = OutboxMessage.objects.get()
+    assert row.kind == "registry.veterans_changed" and row.payload == {"ids": [person.pk]}
+    assert not DueVisit.objects.filter(veteran=person).exists()
+    assert outbox.outbox_drain(older_than=timedelta(seconds=60)) == 0  # young rows are left to their message
+    assert outbox.outbox_drain(older_than=timedelta(0)) == 1
+    assert DueVisit.objects.filter(veteran=person, status=TaskStatus.OPEN).exists()
+    assert not OutboxMessage.objects.exists()
+    assert outbox.outbox_drain(older_than=timedelta(0)) == 0  # done once
+
+
+def test_a_failing_follow_up_stays_for_the_next_drain(tree, users, monkeypatch):
+    person = make_veteran(tree["village_a1"], actor=users["village_a1"])
+    monkeypatch.setattr(services, "people_recompute", lambda **kw: 1 / 0)
+    assert outbox.outbox_drain(older_than=timedelta(0)) == 0
+    row = OutboxMessage.objects.get()
+    assert row.attempts == 1 and "division" in row.error
+    monkeypatch.undo()
+    assert outbox.outbox_drain(older_than=timedelta(0)) == 1
+    assert DueVisit.objects.filter(veteran=person).exists() and not OutboxMessage.objects.exists()
+
+
+@pytest.fixture
+def drain_at_once(monkeypatch):
+    monkeypatch.setenv("OUTBOX_DRAIN_AFTER_SECONDS", "0")  # read by the worker's settings
+
+
+@pytest.mark.celery_worker
+def test_an_import_whose_follow_up_was_lost_is_completed_by_the_worker(drain_at_once, celery_worker, tree, users,
+                                                                       monkeypatch, tmp_path):
+    """An import commits and its process is killed before it queues the recompute (here: the enqueue is
+    skipped): the worker's drain (every minute from beat, and at worker start) gives every person their tasks."""
+    from apps.registry import importing
+    from tests.registry.test_import import HEADER, person, write_xlsx
+
+    monkeypatch.setattr(outbox, "outbox_dispatch", lambda pks: None)  # killed right after the commit
+    path = write_xlsx(tmp_path / "花名册.xlsx", [HEADER, *[person(f"孙{n}", sequence=900 + 2 * n) for n in range(3)]])
+    report = importing.veteran_import(actor=users["village_a1"], path=path, unit=tree["village_a1"], commit=True)
+    assert report.created == 3
+    people = list(Veteran.objects.values_list("pk", flat=True))
+    assert not DueVisit.objects.filter(veteran__in=people).exists() and OutboxMessage.objects.count() == 1
+    outbox_drain.apply_async(queue=celery_worker["queue"])
+    deadline = time.monotonic() + 60
+    while OutboxMessage.objects.exists():
+        assert time.monotonic() < deadline, "the drain did not run"
+        time.sleep(0.2)
+    with_tasks = set(DueVisit.objects.filter(veteran__in=people).values_list("veteran_id", flat=True))
+    assert with_tasks == set(people)
+
+
+def test_a_record_change_with_redis_down_is_quick_and_loses_nothing(tree, users, private_redis,
+                                                                    django_capture_on_commit_callbacks):
+    """Redis stopped: the save answers at once (it waited ~19 s on the result store's reconnects) and the
+    recompute is done in the web process, as the README says."""
+    make_veteran(tree["village_a1"], actor=users["village_a1"])  # warm: compiled rules, imports
+    private_redis.stop()
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        person = make_veteran(tree["village_a1"], actor=users["village_a1"], name="停电那天")
+    assert time.monotonic() - started < 5  # a fault check, not a speed figure
+    assert DueVisit.objects.filter(veteran=person, status=TaskStatus.OPEN).exists()
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        registry_services.veteran_close(actor=users["village_a1"], veteran=person, status="deceased",
+                                        on=date.today())
+    assert time.monotonic() - started < 5
+    assert not DueVisit.objects.filter(veteran=person, status=TaskStatus.OPEN).exists()
+    assert not OutboxMessage.objects.filter(payload__ids=[person.pk]).exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,11 +11,14 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.core import files, tasks
+from apps.core import broker, files, tasks
 from apps.core.choices import AccessAction, JobStatus
 from apps.core.files import generated_files_expire
 from apps.core.models import AccessLog, Job
 from apps.core.schedule import SCHEDULE
+from apps.core.services import jobs_fail_stuck
+from apps.core.tasks import jobs_fail_stuck as jobs_fail_stuck_task
+from tests import redis_fault
 from tests.conftest import login
 
 
@@ -236,3 +240,106 @@ def test_an_import_error_sheet_is_encrypted_and_follows_the_importer_s_area(logi
     users["village_a1"].save(update_fields=["org_unit"])
     for url in urls:
         assert client.get(url).status_code == 404
+# --- stuck jobs and Redis down (issue 10, findings 17 and 20) ------------------------------------------------
+
+private_redis = redis_fault.private_redis  # a fixture: a Redis of our own that the tests stop
+UNAVAILABLE = "后台服务暂不可用"
+
+
+def test_a_job_without_a_sign_of_life_is_failed_and_its_owner_retries_it(client, users, settings, tree,
+                                                                         django_capture_on_commit_callbacks):
+    from tests.registry.factories import make_veteran
+
+    make_veteran(tree["village_a1"], name="张伟")
+    settings.JOB_STUCK_AFTER_MINUTES = 30
+    long_ago = timezone.now() - timedelta(minutes=31)
+    owner = users["street_a"]
+    # a worker killed mid-export: running, its last progress 31 minutes ago
+    killed = make_job(owner, JobStatus.RUNNING, params={"query": "", "unmasked": False}, heartbeat_at=long_ago)
+    # a message lost with Redis: waiting since it was queued 31 minutes ago, never picked up
+    lost = make_job(owner, JobStatus.PENDING, params={"query": "", "unmasked": False})
+    Job.objects.filter(pk=lost.pk).update(created_at=long_ago)
+    alive = make_job(owner, JobStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=5))
+    someone_elses = make_job(users["street_b"], JobStatus.RUNNING, heartbeat_at=long_ago)
+    login(client, owner)
+    page = client.get(reverse("jobs:job_list")).content.decode()  # failed lazily when the owner lists them
+    for job in (killed, lost):
+        job.refresh_from_db()
+        assert job.status == JobStatus.FAILED and "30 分钟" in job.error, job.error
+        assert job.finished_at is not None and reverse("jobs:job_retry", args=[job.pk]) in page
+    alive.refresh_from_db()
+    someone_elses.refresh_from_db()
+    assert alive.status == JobStatus.RUNNING and someone_elses.status == JobStatus.RUNNING
+    assert jobs_fail_stuck_task()["failed"] == 1  # the periodic task fails everyone's
+    someone_elses.refresh_from_db()
+    assert someone_elses.status == JobStatus.FAILED
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("jobs:job_retry", args=[killed.pk]))
+    killed.refresh_from_db()
+    assert (killed.status, killed.error, killed.result["rows"]) == (JobStatus.DONE, "", 1)
+    assert killed.heartbeat_at > long_ago
+
+
+def test_the_stuck_check_is_in_the_beat_schedule(db):
+    from apps.core.schedule import SCHEDULE
+
+    tasks = {spec.task for spec in SCHEDULE.values()}
+    assert {"core.jobs_fail_stuck", "core.outbox_drain"} <= tasks
+    assert jobs_fail_stuck() == 0
+
+
+def test_a_retry_with_redis_down_leaves_the_job_failed_and_retryable(client, users, private_redis,
+                                                                     django_capture_on_commit_callbacks):
+    job = make_job(users["village_a1"], JobStatus.FAILED, error="x", params={"query": "", "unmasked": False})
+    login(client, users["village_a1"])
+    client.get(reverse("jobs:job_list"))  # templates compiled: the time below is the retry's
+    private_redis.stop()
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("jobs:job_retry", args=[job.pk]), follow=True)
+    assert time.monotonic() - started < 5  # a fault check, not a speed figure
+    assert response.status_code == 200 and UNAVAILABLE in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+
+
+def test_queueing_that_fails_leaves_the_job_failed_not_pending(client, users, private_redis,
+                                                               django_capture_on_commit_callbacks):
+    """Redis dies after the quick check said it was up: the send fails, the job is failed, never left waiting."""
+    job = make_job(users["village_a1"], JobStatus.FAILED, error="x", params={"query": "", "unmasked": False})
+    login(client, users["village_a1"])
+    client.get(reverse("jobs:job_list"))  # templates compiled: the time below is the retry's
+    assert broker.broker_available()  # up, and remembered for a few seconds
+    private_redis.stop()
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("jobs:job_retry", args=[job.pk]))
+    assert time.monotonic() - started < 5
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and UNAVAILABLE in job.error
+    page = client.get(reverse("jobs:job_list")).content.decode()
+    assert UNAVAILABLE in page and reverse("jobs:job_retry", args=[job.pk]) in page
+    assert not broker.broker_available()  # remembered as down: the next page does not wait either
+
+
+def test_a_large_export_with_redis_down_tells_the_user(transactional_db, client, users, tree, settings,
+                                                         private_redis):
+    """Committed as in production (no test transaction): the job is failed at once and the page says why."""
+    from tests.registry.factories import make_veteran
+
+    settings.REGISTRY_EXPORT_SYNC_MAX_ROWS = 1
+    make_veteran(tree["village_a1"], name="张伟")
+    make_veteran(tree["village_a1"], name="李强")
+    login(client, users["street_a"])
+    client.get(reverse("jobs:job_list"))  # templates compiled: the time below is the export's
+    private_redis.stop()
+    started = time.monotonic()
+    response = client.post(reverse("registry:veteran_export"), {"reason": "核对名单"}, follow=True)
+    assert time.monotonic() - started < 5
+    assert response.status_code == 200
+    messages = [str(m) for m in response.context["messages"]]
+    assert len(messages) == 1 and UNAVAILABLE in messages[0]
+    job = Job.objects.get(user=users["street_a"])
+    assert job.status == JobStatus.FAILED and UNAVAILABLE in job.error
+    assert reverse("jobs:job_retry", args=[job.pk]) in response.content.decode()

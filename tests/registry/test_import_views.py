@@ -16,7 +16,10 @@ from apps.core.choices import AccessAction, JobStatus
 from apps.core.models import AccessLog, Job
 from apps.registry import importing, tasks_import
 from apps.registry.models import Veteran
+from tests import redis_fault
 from tests.registry.test_import import HEADER, person, rezip, write_xlsx
+
+private_redis = redis_fault.private_redis  # a fixture: a Redis of our own that the tests stop
 
 
 @pytest.fixture(autouse=True)
@@ -277,3 +280,130 @@ def test_import_on_a_real_worker(media, codes, celery_worker, users, tmp_path):
     assert (job.status, job.error) == (JobStatus.DONE, "")
     assert (job.result["created"], job.result["errors"], job.result["committed"]) == (1, 1, True)
     assert job.output_file and Veteran.objects.get().name == "张伟"
+
+
+# --- background imports above the threshold, on a real worker; Redis down (issue 10, findings 16, 20) ----------
+
+
+@pytest.fixture
+def routed_to_test_worker(celery_worker):
+    """Tasks the portal queues by route (imports → "imports") go to the test's own worker instead."""
+    app = celery_worker["app"]
+    saved = app.conf.task_routes
+    app.conf.task_routes = {"*": {"queue": celery_worker["queue"]}}
+    app.amqp.flush_routes()
+    del app.amqp.router
+    yield celery_worker
+    app.conf.task_routes = saved
+    app.amqp.flush_routes()
+    del app.amqp.router
+
+
+def _wait_done(job, seconds=240):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in (JobStatus.DONE, JobStatus.FAILED):
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job still {job.status} at {job.progress}/{job.total}: it never finished")
+
+
+def _big_sheet(tmp_path, rows: int):
+    from datetime import date, timedelta
+
+    first = date(1960, 1, 1)
+    people = [person(f"赵{n}", birth=(first + timedelta(days=n)).strftime("%Y%m%d"), sequence=11)
+              for n in range(rows)]
+    return sheet(tmp_path, *people, name="大花名册.xlsx")
+
+
+@pytest.mark.celery_worker
+def test_a_sheet_above_the_threshold_finishes_on_a_real_worker(media, codes, routed_to_test_worker, users, tmp_path,
+                                                                settings, login_as):
+    """Above REGISTRY_IMPORT_SYNC_MAX_ROWS the preview and the write run on a worker, with progress written on a
+    second connection of the worker's own: both phases reach "done" (they stayed "running 100%" for ever)."""
+    rows = settings.REGISTRY_IMPORT_SYNC_MAX_ROWS + 50
+    path = _big_sheet(tmp_path, rows)
+    client = login_as(users["village_a1"])
+    response = upload(client, path)
+    job = Job.objects.get(kind=importing.JOB_KIND)
+    assert response.status_code == 302 and job.total > settings.REGISTRY_IMPORT_SYNC_MAX_ROWS
+    _wait_done(job)
+    assert (job.status, job.error, job.result["valid"]) == (JobStatus.DONE, "", rows)
+    assert job.heartbeat_at is not None and job.progress == job.total  # the progress writer wrote
+    client.post(reverse("registry:import_confirm", args=[job.pk]))
+    _wait_done(job)
+    assert (job.status, job.error, job.params["phase"]) == (JobStatus.DONE, "", "commit")
+    assert (job.result["created"], job.result["committed"]) == (rows, True)
+    assert Veteran.objects.count() == rows
+    page = client.get(reverse("registry:import_detail", args=[job.pk])).content.decode()
+    assert 'id="import-progress"' not in page
+
+
+def test_a_background_import_with_redis_down_says_so(transactional_db, codes, login_as, users, tmp_path, settings,
+                                                     private_redis):
+    """Committed as in production (no test transaction): the job is failed at once and the page says why."""
+    settings.REGISTRY_IMPORT_SYNC_MAX_ROWS = 3
+    client = login_as(users["village_a1"])
+    client.get(reverse("registry:import_upload"))  # templates compiled: the time below is the upload's
+    private_redis.stop()
+    started = time.monotonic()
+    response = upload(client, sheet(tmp_path, *[person(f"张{i}", sequence=800 + i) for i in range(5)]))
+    assert time.monotonic() - started < 5  # a fault check, not a speed figure
+    assert response.status_code == 302
+    job = Job.objects.get(kind=importing.JOB_KIND)
+    assert job.status == JobStatus.FAILED and "后台服务暂不可用" in job.error
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="import-failed"' in page and "后台服务暂不可用" in page
+    assert 'hx-trigger="every 1s"' not in page  # not waiting for ever
+
+
+def test_an_import_whose_worker_died_stops_waiting(login_as, users, tmp_path, settings):
+    """The worker was killed mid-import (the job says "running" for ever): once it has been silent for
+    JOB_STUCK_AFTER_MINUTES the progress poll ends it as failed, and its owner can run it again."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = _job(users, tmp_path, person("张伟", sequence=901))
+    job.status, job.heartbeat_at = JobStatus.RUNNING, timezone.now() - timedelta(minutes=settings.JOB_STUCK_AFTER_MINUTES + 1)
+    job.save(update_fields=["status", "heartbeat_at"])
+    client = login_as(users["village_a1"])
+    progress = client.get(reverse("registry:import_progress", args=[job.pk]), HTTP_HX_REQUEST="true")
+    assert progress["HX-Refresh"] == "true"
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error
+    page = client.get(reverse("registry:import_detail", args=[job.pk])).content.decode()
+    assert 'id="import-failed"' in page and job.error in page
+
+
+@pytest.mark.celery_worker
+def test_an_import_on_a_killed_worker_is_failed_and_run_again(media, codes, routed_to_test_worker, users, tmp_path,
+                                                               settings, login_as):
+    """SIGKILL the worker in the middle of a background import: the job no longer says "running" for ever.
+    Silent past JOB_STUCK_AFTER_MINUTES, it is failed with a reason when its owner looks, and retried."""
+    import os
+    import signal
+
+    path = _big_sheet(tmp_path, settings.REGISTRY_IMPORT_SYNC_MAX_ROWS + 50)
+    client = login_as(users["village_a1"])
+    upload(client, path)
+    job = Job.objects.get(kind=importing.JOB_KIND)
+    deadline = time.monotonic() + 120
+    while not Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).exists():
+        assert time.monotonic() < deadline, "the import did not start"
+        time.sleep(0.05)
+    worker = routed_to_test_worker["process"]
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING
+    settings.JOB_STUCK_AFTER_MINUTES = 0  # "long ago" for this test
+    page = client.get(reverse("jobs:job_list")).content.decode()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error in page
+    settings.JOB_STUCK_AFTER_MINUTES = 30
+    client.post(reverse("jobs:job_retry", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING and job.error == ""  # queued again (no worker left in this test)

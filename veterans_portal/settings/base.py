@@ -248,13 +248,32 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+# Redis down: a page never waits long on it (README "Redis down"). Connections give up after
+# CELERY_BROKER_CONNECTION_TIMEOUT seconds, a publish is retried once, the result store's reconnect (20 × 1 s
+# by default) is cut short, and apps.core.broker pings first (BROKER_CHECK_TIMEOUT) and remembers the
+# answer for BROKER_CHECK_CACHE_SECONDS.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
+                                   "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_CONNECTION_TIMEOUT
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 2, "interval_start": 0,
+                                                            "interval_step": 0.5, "interval_max": 1}}
+BROKER_CHECK_TIMEOUT = env.float("BROKER_CHECK_TIMEOUT", default=0.5)
+BROKER_CHECK_CACHE_SECONDS = env.float("BROKER_CHECK_CACHE_SECONDS", default=10.0)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Queues split by kind: a long import or report never holds up the reminders (DESIGN: "At scale").
 CELERY_TASK_ROUTES = {"care.*": {"queue": "reminders"}, "registry.import*": {"queue": "imports"},
                       "registry.export*": {"queue": "reports"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# A waiting or running job with no sign of life (queued, started, progress) for this long is failed with a
+# reason and can be run again (core.jobs_fail_stuck every 5 minutes, and when the user lists their jobs).
+JOB_STUCK_AFTER_MINUTES = env.int("JOB_STUCK_AFTER_MINUTES", default=30)
+# Follow-up work recorded with a change (apps.core.outbox): rows no queued message did after this many
+# seconds are done by core.outbox_drain (every minute); a row failing this many times is left and logged.
+OUTBOX_DRAIN_AFTER_SECONDS = env.int("OUTBOX_DRAIN_AFTER_SECONDS", default=60)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=5)
 
 # Audit and access logs are kept AUDIT_RETENTION_DAYS, never fewer than 180 (网络安全法 Art. 21).
 AUDIT_RETENTION_MIN_DAYS = 180
