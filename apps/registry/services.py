@@ -151,25 +151,53 @@ def veteran_transfer(*, actor: User, veteran: Veteran, to_unit: OrgUnit | None, 
     return transfer
 
 
+CLOSED_STATUSES = (VeteranStatus.DECEASED, VeteranStatus.CANCELLED)
+
+
 def veteran_close(*, actor: User, veteran: Veteran, status: str, on: date, reason: str = "") -> Veteran:
-    """去世/注销: a soft close; the record stays and can be restored."""
-    if status not in (VeteranStatus.DECEASED, VeteranStatus.CANCELLED):
+    """去世/注销: a soft close of a record on the register; the record stays and can be restored.
+
+    The states: 在册 → 去世/注销 (here) → 在册 (``veteran_restore``); 在册 → 迁出 (``veteran_transfer``).
+    A closed or moved-out record is not closed again: the first close keeps its date and reason.
+    """
+    if status not in CLOSED_STATUSES:
         raise ValidationError({"status": _("Choose deceased or cancelled.")})
     if on > timezone.localdate():
         raise ValidationError({"date": _("The date cannot be in the future.")})
     if on < veteran.birth_date:
         raise ValidationError({"date": _("The date is before the person's birth.")})
-    veteran.status, veteran.status_date, veteran.status_reason = status, on, reason
-    veteran.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
-    hooks.veterans_changed([veteran.pk])
+    with transaction.atomic():
+        locked = Veteran.objects.select_for_update().get(pk=veteran.pk)
+        if locked.status in CLOSED_STATUSES:
+            raise ValidationError(_("This record was already closed as %(status)s on %(date)s; it cannot be closed "
+                                    "again. Restore it first if that was a mistake.") % {
+                "status": locked.get_status_display(), "date": locked.status_date or "—"})
+        if locked.status != VeteranStatus.ACTIVE:
+            raise ValidationError(_("This record has moved out of the district; only a record on the register can "
+                                    "be closed."))
+        locked.status, locked.status_date, locked.status_reason = status, on, reason
+        locked.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+        hooks.veterans_changed([locked.pk])
+    veteran.refresh_from_db()
     return veteran
 
 
 def veteran_restore(*, actor: User, veteran: Veteran) -> Veteran:
-    """Put a closed record back on the register."""
-    veteran.status, veteran.status_date, veteran.status_reason = VeteranStatus.ACTIVE, timezone.localdate(), ""
-    veteran.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
-    hooks.veterans_changed([veteran.pk])
+    """Undo a 去世/注销 made in error: the record goes back on the register.
+
+    A moved-out record is not restored: it comes back only by a transfer in.
+    """
+    with transaction.atomic():
+        locked = Veteran.objects.select_for_update().get(pk=veteran.pk)
+        if locked.status == VeteranStatus.MOVED_OUT:
+            raise ValidationError(_("This record moved out of the district; it cannot be restored. It returns to "
+                                    "the register only by a transfer in."))
+        if locked.status not in CLOSED_STATUSES:
+            raise ValidationError(_("This record is on the register; there is nothing to restore."))
+        locked.status, locked.status_date, locked.status_reason = VeteranStatus.ACTIVE, timezone.localdate(), ""
+        locked.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+        hooks.veterans_changed([locked.pk])
+    veteran.refresh_from_db()
     return veteran
 
 

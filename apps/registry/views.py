@@ -256,8 +256,12 @@ class VeteranCloseView(RoleRequiredMixin, View):
 @require_POST
 def veteran_restore(request, pk: int):
     veteran = _veteran_or_404(request, pk)
-    services.veteran_restore(actor=request.user, veteran=veteran)
-    messages.success(request, _("Record restored to the register."))
+    try:
+        services.veteran_restore(actor=request.user, veteran=veteran)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Record restored to the register."))
     return redirect(veteran)
 
 
