@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
+from apps.core import concurrency
 from apps.core.choices import AccessAction
 from apps.core.models import OrgUnit, User
 from apps.core.services import access_log_record
@@ -99,15 +100,21 @@ def veteran_register(*, actor: User | None, id_number: str, org_unit: OrgUnit, s
     return veteran
 
 
-def veteran_update(*, actor: User | None, veteran: Veteran, categories=None, tags=None, **fields: Any) -> Veteran:
-    """Change the editable fields of a record (not its identity, unit or status)."""
+def veteran_update(*, actor: User | None, veteran: Veteran, categories=None, tags=None, version: str | None = None,
+                   **fields: Any) -> Veteran:
+    """Change the editable fields of a record (not its identity, unit or status).
+
+    ``version`` (the form's or the API's version of the record, ``apps.core.concurrency``) refuses a write
+    over a change someone else saved since it was read.
+    """
     changed = [k for k in fields if k in VETERAN_FIELDS]
-    for key in changed:
-        setattr(veteran, key, fields[key])
-    if "name" in changed:
-        veteran.name_pinyin, veteran.name_initials = name_pinyin(veteran.name)
-        changed += ["name_pinyin", "name_initials"]
     with transaction.atomic():
+        concurrency.lock_and_check(veteran, version)
+        for key in changed:
+            setattr(veteran, key, fields[key])
+        if "name" in changed:
+            veteran.name_pinyin, veteran.name_initials = name_pinyin(veteran.name)
+            changed += ["name_pinyin", "name_initials"]
         veteran.full_clean(exclude=["id_number_encrypted", "id_number_hash", "id_number_masked", "name_pinyin",
                                     "name_initials"])
         veteran.save(update_fields=[*changed, "updated_at"])
@@ -211,8 +218,15 @@ def veteran_reveal_id(*, actor: User, veteran: Veteran, request=None) -> str:
 
 
 def family_member_save(*, actor: User | None, veteran: Veteran, member: FamilyMember | None = None,
-                       id_number: str = "", **fields: Any) -> FamilyMember:
-    """Add or change a family member; their own ID number is validated and encrypted too."""
+                       id_number: str = "", version: str | None = None, **fields: Any) -> FamilyMember:
+    """Add or change a family member; their own ID number is validated and encrypted too.
+
+    ``version``: see ``veteran_update``.
+    """
+    if member is not None and version is not None:
+        with transaction.atomic():
+            concurrency.lock_and_check(member, version)
+            return family_member_save(actor=actor, veteran=veteran, member=member, id_number=id_number, **fields)
     member = member or FamilyMember(veteran=veteran)
     for key, value in fields.items():
         setattr(member, key, value)

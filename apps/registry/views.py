@@ -15,6 +15,7 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
+from apps.core import concurrency
 from apps.core.choices import AccessAction
 from apps.core.forms import apply_errors
 from apps.core.scoping import RoleRequiredMixin
@@ -181,11 +182,14 @@ class VeteranEditView(RoleRequiredMixin, View):
 
     def get(self, request, pk: int):
         veteran = _veteran_or_404(request, pk)
-        return self._render(request, VeteranForm(instance=veteran), veteran)
+        form = VeteranForm(instance=veteran)
+        concurrency.stamp(form, veteran)
+        return self._render(request, form, veteran)
 
     def post(self, request, pk: int):
         veteran = _veteran_or_404(request, pk)
-        form = VeteranForm(request.POST, instance=Veteran.objects.get(pk=veteran.pk))
+        form = concurrency.require_version(VeteranForm(request.POST, instance=Veteran.objects.get(pk=veteran.pk)),
+                                           veteran)
         if form.is_valid():
             try:
                 services.veteran_update(actor=request.user, veteran=veteran, **form.cleaned_data)
@@ -306,14 +310,22 @@ class RecordPartView(RoleRequiredMixin, View):
             "form": form, "veteran": veteran, "multipart": self.multipart,
             "title": f"{self.title} · {veteran.name}"})
 
+    versioned = False  # the form edits ``part`` and carries its version (apps.core.concurrency)
+
     def get(self, request, pk: int, part_pk: int | None = None):
         veteran = _veteran_or_404(request, pk)
-        return self._render(request, self.make_form(instance=self.part(veteran, part_pk)), veteran)
+        part = self.part(veteran, part_pk)
+        form = self.make_form(instance=part)
+        if self.versioned:
+            concurrency.stamp(form, part)
+        return self._render(request, form, veteran)
 
     def post(self, request, pk: int, part_pk: int | None = None):
         veteran = _veteran_or_404(request, pk)
         part = self.part(veteran, part_pk)
         form = self.make_form(request.POST, request.FILES, instance=part)
+        if self.versioned:
+            concurrency.require_version(form, part)
         if form.is_valid():
             try:
                 self.save(veteran, part, dict(form.cleaned_data))
@@ -328,6 +340,7 @@ class RecordPartView(RoleRequiredMixin, View):
 class FamilyMemberView(RecordPartView):
     permission_required = "registry.add_familymember"
     form_class, part_model, tab, title = FamilyMemberForm, FamilyMember, "family", gettext_lazy("Family member")
+    versioned = True
 
     def save(self, veteran, part, data):
         services.family_member_save(actor=self.request.user, veteran=veteran, member=part, **data)

@@ -276,6 +276,10 @@ REGISTRY_IMPORT_SYNC_MAX_ROWS = env.int("REGISTRY_IMPORT_SYNC_MAX_ROWS", default
 CARE_REMINDER_CHUNK = env.int("CARE_REMINDER_CHUNK", default=50_000)  # records per transaction of the nightly run
 REGISTRY_EXPORT_SYNC_MAX_ROWS = env.int("REGISTRY_EXPORT_SYNC_MAX_ROWS", default=5000)
 
+# Edits are checked against the version the editor read (apps.core.concurrency). API updates are checked
+# when they send If-Match (the record's ETag); set this to refuse PUT/PATCH without it (428).
+API_REQUIRE_IF_MATCH = env.bool("API_REQUIRE_IF_MATCH", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
