@@ -313,9 +313,11 @@ class RuleEditView(RoleRequiredMixin, View):
 
     def _render(self, request, form, rule):
         title = _("Edit rule · %(name)s") % {"name": rule.name} if rule.pk else _("New visit rule")
+        history, set_changes = selectors.rule_history(rule=rule) if rule.pk else ((), ())
         return render(request, "care/rule_form.html",
                       {"form": form, "sections": form_sections(form), "rule": rule, "title": title,
-                       "wide_fields": ["event_occasions", "categories", "care_categories", "discharge_modes", "tags"]})
+                       "wide_fields": ["event_occasions", "categories", "care_categories", "discharge_modes", "tags"],
+                       "history": history, "set_changes": set_changes})
 
     def get(self, request, pk: int | None = None):
         rule = self._rule(pk)

@@ -135,6 +135,7 @@ class VeteranDetailView(RoleRequiredMixin, View):
             ctx["attachments"] = veteran.attachments.select_related("uploaded_by")
         elif tab == "history":
             ctx["history"] = selectors.veteran_history(veteran=veteran)[:200]
+            ctx["set_changes"] = selectors.veteran_set_changes(veteran=veteran)
             ctx["transfers"] = veteran.transfers.select_related("from_unit", "to_unit", "actor")
             ctx["activity"] = hooks.history_entries(veteran)
         elif tab == "access":
