@@ -54,10 +54,16 @@ def _digest(value) -> bytes:
     return hashlib.sha256(data).digest()[:_DIGEST_BYTES]
 
 
+def _versioned(field: models.Field | None) -> bool:
+    if field is None or getattr(field, "auto_now", False):
+        return False
+    return bool(field.concrete or (field.many_to_many and not field.auto_created))
+
+
 def model_fields(instance: models.Model, names: Iterable[str]) -> list[str]:
-    """The names among ``names`` that are fields of the model (a form's extra fields drop out)."""
-    return [name for name in names if name != VERSION_FIELD and _field(instance, name) is not None
-            and not getattr(_field(instance, name), "auto_now", False)]
+    """The names among ``names`` that are fields of the model (a form's extra fields, reverse relations and
+    ``auto_now`` stamps drop out)."""
+    return [name for name in names if name != VERSION_FIELD and _versioned(_field(instance, name))]
 
 
 def version_token(instance: models.Model, fields: Sequence[str]) -> str:
@@ -149,8 +155,9 @@ class StaleWrite(ValidationError):
 def check_version(instance: models.Model, token: str | None, *, labels: dict | None = None) -> None:
     """Refuse a stale write. Call it on the row locked for update (``select_for_update``) in the
     transaction that writes, so that no other save slips in between. ``None`` means "no version given"
-    (internal callers, an API request without ``If-Match``) and is not checked."""
-    if token is None:
+    (internal callers, an API request without ``If-Match``, a new record's empty field) and is not checked;
+    the forms of existing records require theirs (``require_version``)."""
+    if not token:
         return
     changed = changed_fields(instance, token)
     if changed is None or changed:
@@ -160,7 +167,7 @@ def check_version(instance: models.Model, token: str | None, *, labels: dict | N
 
 def lock_and_check(instance: models.Model, token: str | None, *, labels: dict | None = None) -> models.Model:
     """Lock the row of ``instance`` (inside the caller's transaction) and check the version against it."""
-    if token is None or instance.pk is None:
+    if not token or instance.pk is None:
         return instance
     locked = instance.__class__._base_manager.select_for_update().get(pk=instance.pk)
     check_version(locked, token, labels=labels)

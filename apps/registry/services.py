@@ -275,8 +275,15 @@ def card_event_record(*, actor: User, card: PreferentialCard, kind: str, on: dat
 
 
 def care_entitlement_save(*, actor: User | None, veteran: Veteran, entitlement: CareEntitlement | None = None,
-                          **fields: Any) -> CareEntitlement:
-    """Add or change a priority-care category of a person; disability needs a grade and a nature."""
+                          version: str | None = None, **fields: Any) -> CareEntitlement:
+    """Add or change a priority-care category of a person; disability needs a grade and a nature.
+
+    ``version``: see ``veteran_update``.
+    """
+    if entitlement is not None and version is not None:
+        with transaction.atomic():
+            concurrency.lock_and_check(entitlement, version)
+            return care_entitlement_save(actor=actor, veteran=veteran, entitlement=entitlement, **fields)
     entitlement = entitlement or CareEntitlement(veteran=veteran)
     for key, value in fields.items():
         setattr(entitlement, key, value)

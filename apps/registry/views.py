@@ -350,6 +350,7 @@ class FamilyMemberView(RecordPartView):
 class CareEntitlementView(RecordPartView):
     permission_required = "registry.add_careentitlement"
     form_class, part_model, tab, title = CareEntitlementForm, CareEntitlement, "care", gettext_lazy("Priority-care category")
+    versioned = True
 
     def save(self, veteran, part, data):
         services.care_entitlement_save(actor=self.request.user, veteran=veteran, entitlement=part, **data)

@@ -87,6 +87,25 @@ def test_the_second_stale_family_form_is_refused(tree, users):
     assert FamilyMember.objects.get(pk=member.pk).work_unit == ""
 
 
+def test_the_second_stale_care_category_form_is_refused(tree, users):
+    veteran = make_veteran(tree["village_a1"])
+    entitlement = services.care_entitlement_save(actor=None, veteran=veteran,
+                                                 category=Code.objects.get(kind="care_category", name="参战退役人员"))
+    url = reverse("registry:care_edit", args=[veteran.pk, entitlement.pk])
+    first, second = Client(), Client()
+    login(first, users["village_a1"])
+    login(second, users["village_a1"])
+    form_one = form_fields(first.get(url).content.decode())
+    form_two = form_fields(second.get(url).content.decode())
+    form_one["monthly_amount"] = "1200"
+    assert first.post(url, form_one).status_code == 302
+    form_two["start_date"] = "2020-01-01"
+    response = second.post(url, form_two)
+    assert response.status_code == 200 and "1200" in response.content.decode()
+    entitlement.refresh_from_db()
+    assert entitlement.monthly_amount == 1200 and entitlement.start_date is None
+
+
 @pytest.fixture
 def api_client(users):
     def _api(who: str) -> APIClient:
