@@ -103,6 +103,22 @@ class VisitRule(models.Model):
         return reverse("care:rule_edit", args=[self.pk])
 
 
+# Who added or removed a selector of a rule (its history on the rule's page); see the registry's tags.
+RULE_SELECTOR_EVENTS = {
+    "event_occasions": "VisitRuleEventOccasionsEvent", "categories": "VisitRuleCategoriesEvent",
+    "care_categories": "VisitRuleCareCategoriesEvent", "discharge_modes": "VisitRuleDischargeModesEvent",
+    "tags": "VisitRuleTagsEvent", "org_units": "VisitRuleOrgUnitsEvent",
+}
+for _field, _event in RULE_SELECTOR_EVENTS.items():
+    pghistory.track(
+        pghistory.InsertEvent(f"{_field}.add"),
+        pghistory.DeleteEvent(f"{_field}.remove"),
+        obj_field=None,
+        model_name=_event,
+        app_label="care",
+    )(getattr(VisitRule, _field).through)
+
+
 class Campaign(models.Model):
     """A visiting campaign (2027 春节走访): the due visits of one festival rule in one year, or a campaign
     a bureau user started by hand for a rule."""

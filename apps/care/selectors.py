@@ -245,3 +245,16 @@ def visit_detail(*, user: User, pk: int) -> Visit:
     return (Visit.objects.visible_to(user)
             .select_related("veteran", "occasion", "family_member", "org_unit", "created_by", "life_event__occasion")
             .prefetch_related("photos", "tasks__rule").get(pk=pk))
+
+
+def rule_history(*, rule: VisitRule):
+    """A rule's history for its page: field changes (pghistory events, newest first) and the changes of its
+    selectors (who added or removed categories, tags, units…)."""
+    from pghistory.models import MiddlewareEvents
+
+    from apps.core.history import set_changes
+
+    from .models import RULE_SELECTOR_EVENTS
+
+    changes = MiddlewareEvents.objects.tracks(rule).order_by("-pgh_created_at")[:100]
+    return changes, set_changes(rule, {name: f"care.{event}" for name, event in RULE_SELECTOR_EVENTS.items()})

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from apps.core import concurrency
 from apps.core.choices import Role
 from apps.core.files import random_upload_name, upload_kind
 from apps.core.models import OrgUnit, User
@@ -156,9 +157,13 @@ def task_cancel(*, actor: User, task: DueVisit, reason: str = "") -> DueVisit:
 # --- occasions and rules ---------------------------------------------------------------------------
 
 
-def occasion_save(*, actor: User | None, occasion: Occasion) -> Occasion:
+def occasion_save(*, actor: User | None, occasion: Occasion, version: str | None = None) -> Occasion:
     """Add or change a visit occasion. One still used by an active rule cannot be switched off, nor stop
-    being a life event while a rule waits for it."""
+    being a life event while a rule waits for it. ``version``: a stale edit is refused (apps.core.concurrency)."""
+    if version is not None:
+        with transaction.atomic():
+            concurrency.lock_and_check(occasion, version)
+            return occasion_save(actor=actor, occasion=occasion)
     if occasion.pk:
         rules = VisitRule.objects.filter(is_active=True)
         if not occasion.is_active and rules.filter(occasion=occasion).exists():
@@ -219,12 +224,17 @@ def rule_validate(rule: VisitRule, m2m: dict[str, Iterable]) -> None:
         raise ValidationError(errors)
 
 
-def rule_save(*, actor: User | None, rule: VisitRule, m2m: dict[str, Iterable] | None = None) -> VisitRule:
-    """Create or change a rule; its due visits are recomputed in the background once it is saved."""
+def rule_save(*, actor: User | None, rule: VisitRule, m2m: dict[str, Iterable] | None = None,
+              version: str | None = None) -> VisitRule:
+    """Create or change a rule; its due visits are recomputed in the background once it is saved.
+
+    ``version`` (the form's): a change someone else saved since the form was shown refuses the write.
+    """
     m2m = m2m or {}
     current = {name: list(getattr(rule, name).all()) for name in RULE_M2M} if rule.pk else {}
     rule_validate(rule, {**current, **m2m})
     with transaction.atomic():
+        concurrency.lock_and_check(rule, version)
         rule.full_clean(exclude=list(RULE_M2M))
         rule.save()
         for name, values in m2m.items():

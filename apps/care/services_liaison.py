@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core import concurrency
 from apps.core.choices import STATION_ROLES, OrgLevel, Role
 from apps.core.models import OrgUnit, User
 
@@ -73,8 +74,8 @@ def _check_members(street: OrgUnit, members: Iterable[User]) -> None:
 
 
 def pairing_save(*, actor: User | None, pairing: LiaisonPairing | None = None, department: str, street: OrgUnit,
-                 members: Iterable[User] = (), is_active: bool = True) -> LiaisonPairing:
-    """Pair a bureau department with a street/town (or change a pairing)."""
+                 members: Iterable[User] = (), is_active: bool = True, version: str | None = None) -> LiaisonPairing:
+    """Pair a bureau department with a street/town (or change a pairing). ``version``: a stale edit is refused."""
     department = (department or "").strip()
     members = list(members)
     errors: dict[str, str] = {}
@@ -88,6 +89,8 @@ def pairing_save(*, actor: User | None, pairing: LiaisonPairing | None = None, d
         raise ValidationError(errors)
     _check_members(street, members)
     with transaction.atomic():
+        if pairing is not None:
+            concurrency.lock_and_check(pairing, version)
         clash = LiaisonPairing.objects.filter(department=department, street=street)
         if pairing is not None:
             clash = clash.exclude(pk=pairing.pk)
@@ -136,8 +139,8 @@ def _validate_task(task: LiaisonTask) -> None:
 
 
 def liaison_task_save(*, actor: User | None, pairing: LiaisonPairing, task: LiaisonTask | None = None,
-                      **fields: Any) -> LiaisonTask:
-    """Add an item to a pairing's monthly list or change one.
+                      version: str | None = None, **fields: Any) -> LiaisonTask:
+    """Add an item to a pairing's monthly list or change one. ``version``: a stale edit is refused.
 
     Bureau staff set everything; a street station changes only the status and its feedback, and only on
     its own street's items (an item outside the actor's area is refused like a missing one)."""
@@ -165,6 +168,7 @@ def liaison_task_save(*, actor: User | None, pairing: LiaisonPairing, task: Liai
             changed = list(fields)
         else:
             task = LiaisonTask.objects.select_for_update().select_related("pairing__street").get(pk=task.pk)
+            concurrency.check_version(task, version)
             changed = [k for k, v in fields.items() if getattr(task, k) != v]
         if not planner:
             refused = [k for k in changed if k not in REPORT_FIELDS]

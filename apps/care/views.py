@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 
+from apps.core import concurrency
 from apps.core.choices import AccessAction
 from apps.core.files import private_file_response
 from apps.core.forms import apply_errors
@@ -319,20 +320,25 @@ class RuleEditView(RoleRequiredMixin, View):
 
     def _render(self, request, form, rule):
         title = _("Edit rule · %(name)s") % {"name": rule.name} if rule.pk else _("New visit rule")
+        history, set_changes = selectors.rule_history(rule=rule) if rule.pk else ((), ())
         return render(request, "care/rule_form.html",
                       {"form": form, "sections": form_sections(form), "rule": rule, "title": title,
-                       "wide_fields": ["event_occasions", "categories", "care_categories", "discharge_modes", "tags"]})
+                       "wide_fields": ["event_occasions", "categories", "care_categories", "discharge_modes", "tags"],
+                       "history": history, "set_changes": set_changes})
 
     def get(self, request, pk: int | None = None):
         rule = self._rule(pk)
-        return self._render(request, VisitRuleForm(instance=rule, user=request.user), rule)
+        form = VisitRuleForm(instance=rule, user=request.user)
+        concurrency.stamp(form, rule)
+        return self._render(request, form, rule)
 
     def post(self, request, pk: int | None = None):
         rule = self._rule(pk)
-        form = VisitRuleForm(request.POST, instance=rule, user=request.user)
+        form = concurrency.require_version(VisitRuleForm(request.POST, instance=rule, user=request.user), rule)
         if form.is_valid():
             try:
-                services.rule_save(actor=request.user, rule=form.instance, m2m=form.m2m())
+                services.rule_save(actor=request.user, rule=form.instance, m2m=form.m2m(),
+                                   version=form.cleaned_data.get("version") or None)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:
@@ -382,14 +388,17 @@ class OccasionEditView(RoleRequiredMixin, View):
 
     def get(self, request, pk: int | None = None):
         occasion = self._occasion(pk)
-        return self._render(request, OccasionForm(instance=occasion), occasion)
+        form = OccasionForm(instance=occasion)
+        concurrency.stamp(form, occasion)
+        return self._render(request, form, occasion)
 
     def post(self, request, pk: int | None = None):
         occasion = self._occasion(pk)
-        form = OccasionForm(request.POST, instance=occasion)
+        form = concurrency.require_version(OccasionForm(request.POST, instance=occasion), occasion)
         if form.is_valid():
             try:
-                services.occasion_save(actor=request.user, occasion=form.instance)
+                services.occasion_save(actor=request.user, occasion=form.instance,
+                                       version=form.cleaned_data.get("version") or None)
             except ValidationError as exc:
                 apply_errors(form, exc)
             else:

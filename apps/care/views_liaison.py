@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from django.views import View
 from django.views.decorators.http import require_POST
 
+from apps.core import concurrency
 from apps.core.choices import AccessAction
 from apps.core.forms import apply_errors
 from apps.core.scoping import RoleRequiredMixin
@@ -91,11 +92,13 @@ class PairingFormView(RoleRequiredMixin, View):
 
     def get(self, request, pk: int | None = None):
         pairing = _pairing_or_404(request, pk) if pk else None
-        return self._render(request, PairingForm(user=request.user, pairing=pairing), pairing)
+        form = PairingForm(user=request.user, pairing=pairing)
+        concurrency.stamp(form, pairing)
+        return self._render(request, form, pairing)
 
     def post(self, request, pk: int | None = None):
         pairing = _pairing_or_404(request, pk) if pk else None
-        form = PairingForm(request.POST, user=request.user, pairing=pairing)
+        form = concurrency.require_version(PairingForm(request.POST, user=request.user, pairing=pairing), pairing)
         if form.is_valid():
             try:
                 pairing = services.pairing_save(actor=request.user, pairing=pairing, **form.cleaned_data)
@@ -164,11 +167,13 @@ class TaskFormView(RoleRequiredMixin, View):
 
     def get(self, request, pk: int | None = None, pairing_pk: int | None = None):
         pairing, task = self._objects(request, pk, pairing_pk)
-        return self._render(request, self._form(request, pairing, task), pairing, task)
+        form = self._form(request, pairing, task)
+        concurrency.stamp(form, task)
+        return self._render(request, form, pairing, task)
 
     def post(self, request, pk: int | None = None, pairing_pk: int | None = None):
         pairing, task = self._objects(request, pk, pairing_pk)
-        form = self._form(request, pairing, task, request.POST)
+        form = concurrency.require_version(self._form(request, pairing, task, request.POST), task)
         if form.is_valid():
             try:
                 task = services.liaison_task_save(actor=request.user, pairing=pairing, task=task, **form.cleaned_data)

@@ -13,7 +13,15 @@ from .models import OrgUnit, User
 
 
 def apply_errors(form, exc: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on its field when the form has it, else on top."""
+    """Show a service's ValidationError on the form: on its field when the form has it, else on top.
+
+    A stale write (``concurrency.StaleWrite``) also brings the form up to the current version: the fields
+    others changed take their current values, the editor's other changes stay.
+    """
+    from .concurrency import StaleWrite, refresh
+
+    if isinstance(exc, StaleWrite):
+        refresh(form, exc)
     if hasattr(exc, "error_dict"):
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)

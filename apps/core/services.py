@@ -23,10 +23,12 @@ from django.db import models, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
+from . import concurrency
 from .choices import AccessAction, JobStatus, OrgLevel, Role
 from .models import AccessLog, Job, Notification, OrgUnit, User
 from .notifications import CHANNELS, Message
@@ -153,11 +155,15 @@ def orgunit_create(*, actor: User | None, parent: OrgUnit | None, code: str, nam
         return OrgUnit.objects.add_child(OrgUnit.objects.get(pk=parent.pk), fields)
 
 
-def orgunit_update(*, actor: User | None, unit: OrgUnit, name: str, is_station: bool, is_active: bool) -> OrgUnit:
-    unit.name = name
-    unit.is_station = is_station
-    unit.is_active = is_active
-    unit.save(update_fields=["name", "is_station", "is_active"])
+def orgunit_update(*, actor: User | None, unit: OrgUnit, name: str, is_station: bool, is_active: bool,
+                   version: str | None = None) -> OrgUnit:
+    """Rename a unit or switch its station on or off; ``version`` refuses a stale edit (concurrency)."""
+    with transaction.atomic():
+        concurrency.lock_and_check(unit, version)
+        unit.name = name
+        unit.is_station = is_station
+        unit.is_active = is_active
+        unit.save(update_fields=["name", "is_station", "is_active"])
     return unit
 
 
@@ -233,6 +239,11 @@ def user_create(
     return candidate
 
 
+# The fields of the user edit form, as versioned (roles are the user's groups).
+USER_VERSION_FIELDS = ("real_name", "phone", "email", "org_unit", "is_active", "groups")
+USER_VERSION_LABELS = {"groups": gettext_lazy("Roles")}
+
+
 def user_update(
     *,
     actor: User | None,
@@ -243,8 +254,11 @@ def user_update(
     phone: str = "",
     email: str = "",
     is_active: bool = True,
+    version: str | None = None,
 ) -> User:
+    """Change a user's details and roles; ``version`` refuses a stale edit (concurrency)."""
     with transaction.atomic():
+        concurrency.lock_and_check(user, version, labels=USER_VERSION_LABELS)
         user.real_name, user.org_unit, user.phone, user.email, user.is_active = real_name, org_unit, phone, email, is_active
         user.full_clean(exclude=["password"])
         user.save(update_fields=["real_name", "org_unit", "phone", "email", "is_active"])

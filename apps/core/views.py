@@ -32,7 +32,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
-from . import health, selectors, services
+from . import concurrency, health, selectors, services
 from .auth import devices_for_second_step
 from .choices import AccessAction, Role
 from .files import csv_writer
@@ -129,15 +129,20 @@ class OrgUnitEditView(RoleRequiredMixin, ScopedMixin, View):
     def get(self, request, pk):
         unit = get_object_or_404(self.get_queryset(), pk=pk)
         form = OrgUnitEditForm(initial={"name": unit.name, "is_station": unit.is_station, "is_active": unit.is_active})
+        concurrency.stamp(form, unit)
         return self._render(request, form, unit)
 
     def post(self, request, pk):
         unit = get_object_or_404(self.get_queryset(), pk=pk)
-        form = OrgUnitEditForm(request.POST)
+        form = concurrency.require_version(OrgUnitEditForm(request.POST), unit)
         if form.is_valid():
-            services.orgunit_update(actor=request.user, unit=unit, **form.cleaned_data)
-            messages.success(request, _("Org unit saved."))
-            return redirect(unit)
+            try:
+                services.orgunit_update(actor=request.user, unit=unit, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Org unit saved."))
+                return redirect(unit)
         return self._render(request, form, unit)
 
 
@@ -236,16 +241,19 @@ class UserEditView(RoleRequiredMixin, ScopedMixin, View):
             "real_name": account.real_name, "phone": account.phone, "email": account.email,
             "org_unit": account.org_unit, "roles": list(account.role_names), "is_active": account.is_active,
         })
+        concurrency.stamp(form, account, services.USER_VERSION_FIELDS)
         return self._render(request, form, account)
 
     def post(self, request, pk):
         account = get_object_or_404(self.get_queryset(), pk=pk)
-        form = UserEditForm(request.POST, user=request.user)
+        form = concurrency.require_version(UserEditForm(request.POST, user=request.user), account)
         if form.is_valid():
             try:
                 services.user_update(actor=request.user, user=account, **form.cleaned_data)
             except ValidationError as exc:
                 apply_errors(form, exc)
+                if isinstance(exc, concurrency.StaleWrite) and "groups" in exc.changed:
+                    form.data.setlist("roles", sorted(exc.instance.groups.values_list("name", flat=True)))
             else:
                 messages.success(request, _("User saved."))
                 return redirect(account)

@@ -180,6 +180,18 @@ class Veteran(models.Model):
         return crypto.decrypt(self.id_number_encrypted)
 
 
+# Who added or removed a category or tag of a person, and when (the person's history tab). Auto-created
+# through tables carry their triggers by pgtrigger's install after migrate (PGTRIGGER_INSTALL_ON_MIGRATE).
+for _field, _event in (("categories", "VeteranCategoriesEvent"), ("tags", "VeteranTagsEvent")):
+    pghistory.track(
+        pghistory.InsertEvent(f"{_field}.add"),
+        pghistory.DeleteEvent(f"{_field}.remove"),
+        obj_field=None,
+        model_name=_event,
+        app_label="registry",
+    )(getattr(Veteran, _field).through)
+
+
 FamilyQuerySet = scoped_queryset("veteran__org_unit")
 
 

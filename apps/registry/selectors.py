@@ -180,3 +180,13 @@ def veteran_history(*, veteran: Veteran):
     from pghistory.models import MiddlewareEvents
 
     return MiddlewareEvents.objects.tracks(veteran).order_by("-pgh_created_at")
+
+
+VETERAN_SET_EVENTS = {"categories": "registry.VeteranCategoriesEvent", "tags": "registry.VeteranTagsEvent"}
+
+
+def veteran_set_changes(*, veteran: Veteran):
+    """Who added or removed the person's collection categories and tags, and when (newest first)."""
+    from apps.core.history import set_changes
+
+    return set_changes(veteran, VETERAN_SET_EVENTS)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
+from apps.core import concurrency
 from apps.core.choices import AccessAction
 from apps.core.models import OrgUnit, User
 from apps.core.services import access_log_record
@@ -99,15 +100,21 @@ def veteran_register(*, actor: User | None, id_number: str, org_unit: OrgUnit, s
     return veteran
 
 
-def veteran_update(*, actor: User | None, veteran: Veteran, categories=None, tags=None, **fields: Any) -> Veteran:
-    """Change the editable fields of a record (not its identity, unit or status)."""
+def veteran_update(*, actor: User | None, veteran: Veteran, categories=None, tags=None, version: str | None = None,
+                   **fields: Any) -> Veteran:
+    """Change the editable fields of a record (not its identity, unit or status).
+
+    ``version`` (the form's or the API's version of the record, ``apps.core.concurrency``) refuses a write
+    over a change someone else saved since it was read.
+    """
     changed = [k for k in fields if k in VETERAN_FIELDS]
-    for key in changed:
-        setattr(veteran, key, fields[key])
-    if "name" in changed:
-        veteran.name_pinyin, veteran.name_initials = name_pinyin(veteran.name)
-        changed += ["name_pinyin", "name_initials"]
     with transaction.atomic():
+        concurrency.lock_and_check(veteran, version)
+        for key in changed:
+            setattr(veteran, key, fields[key])
+        if "name" in changed:
+            veteran.name_pinyin, veteran.name_initials = name_pinyin(veteran.name)
+            changed += ["name_pinyin", "name_initials"]
         veteran.full_clean(exclude=["id_number_encrypted", "id_number_hash", "id_number_masked", "name_pinyin",
                                     "name_initials"])
         veteran.save(update_fields=[*changed, "updated_at"])
@@ -154,25 +161,53 @@ def veteran_transfer(*, actor: User, veteran: Veteran, to_unit: OrgUnit | None, 
     return transfer
 
 
+CLOSED_STATUSES = (VeteranStatus.DECEASED, VeteranStatus.CANCELLED)
+
+
 def veteran_close(*, actor: User, veteran: Veteran, status: str, on: date, reason: str = "") -> Veteran:
-    """去世/注销: a soft close; the record stays and can be restored."""
-    if status not in (VeteranStatus.DECEASED, VeteranStatus.CANCELLED):
+    """去世/注销: a soft close of a record on the register; the record stays and can be restored.
+
+    The states: 在册 → 去世/注销 (here) → 在册 (``veteran_restore``); 在册 → 迁出 (``veteran_transfer``).
+    A closed or moved-out record is not closed again: the first close keeps its date and reason.
+    """
+    if status not in CLOSED_STATUSES:
         raise ValidationError({"status": _("Choose deceased or cancelled.")})
     if on > timezone.localdate():
         raise ValidationError({"date": _("The date cannot be in the future.")})
     if on < veteran.birth_date:
         raise ValidationError({"date": _("The date is before the person's birth.")})
-    veteran.status, veteran.status_date, veteran.status_reason = status, on, reason
-    veteran.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
-    hooks.veterans_changed([veteran.pk])
+    with transaction.atomic():
+        locked = Veteran.objects.select_for_update().get(pk=veteran.pk)
+        if locked.status in CLOSED_STATUSES:
+            raise ValidationError(_("This record was already closed as %(status)s on %(date)s; it cannot be closed "
+                                    "again. Restore it first if that was a mistake.") % {
+                "status": locked.get_status_display(), "date": locked.status_date or "—"})
+        if locked.status != VeteranStatus.ACTIVE:
+            raise ValidationError(_("This record has moved out of the district; only a record on the register can "
+                                    "be closed."))
+        locked.status, locked.status_date, locked.status_reason = status, on, reason
+        locked.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+        hooks.veterans_changed([locked.pk])
+    veteran.refresh_from_db()
     return veteran
 
 
 def veteran_restore(*, actor: User, veteran: Veteran) -> Veteran:
-    """Put a closed record back on the register."""
-    veteran.status, veteran.status_date, veteran.status_reason = VeteranStatus.ACTIVE, timezone.localdate(), ""
-    veteran.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
-    hooks.veterans_changed([veteran.pk])
+    """Undo a 去世/注销 made in error: the record goes back on the register.
+
+    A moved-out record is not restored: it comes back only by a transfer in.
+    """
+    with transaction.atomic():
+        locked = Veteran.objects.select_for_update().get(pk=veteran.pk)
+        if locked.status == VeteranStatus.MOVED_OUT:
+            raise ValidationError(_("This record moved out of the district; it cannot be restored. It returns to "
+                                    "the register only by a transfer in."))
+        if locked.status not in CLOSED_STATUSES:
+            raise ValidationError(_("This record is on the register; there is nothing to restore."))
+        locked.status, locked.status_date, locked.status_reason = VeteranStatus.ACTIVE, timezone.localdate(), ""
+        locked.save(update_fields=["status", "status_date", "status_reason", "updated_at"])
+        hooks.veterans_changed([locked.pk])
+    veteran.refresh_from_db()
     return veteran
 
 
@@ -200,8 +235,15 @@ def veteran_id_search_log(*, actor: User, number: str, request=None) -> int:
 
 
 def family_member_save(*, actor: User | None, veteran: Veteran, member: FamilyMember | None = None,
-                       id_number: str = "", **fields: Any) -> FamilyMember:
-    """Add or change a family member; their own ID number is validated and encrypted too."""
+                       id_number: str = "", version: str | None = None, **fields: Any) -> FamilyMember:
+    """Add or change a family member; their own ID number is validated and encrypted too.
+
+    ``version``: see ``veteran_update``.
+    """
+    if member is not None and version is not None:
+        with transaction.atomic():
+            concurrency.lock_and_check(member, version)
+            return family_member_save(actor=actor, veteran=veteran, member=member, id_number=id_number, **fields)
     member = member or FamilyMember(veteran=veteran)
     for key, value in fields.items():
         setattr(member, key, value)
@@ -250,8 +292,15 @@ def card_event_record(*, actor: User, card: PreferentialCard, kind: str, on: dat
 
 
 def care_entitlement_save(*, actor: User | None, veteran: Veteran, entitlement: CareEntitlement | None = None,
-                          **fields: Any) -> CareEntitlement:
-    """Add or change a priority-care category of a person; disability needs a grade and a nature."""
+                          version: str | None = None, **fields: Any) -> CareEntitlement:
+    """Add or change a priority-care category of a person; disability needs a grade and a nature.
+
+    ``version``: see ``veteran_update``.
+    """
+    if entitlement is not None and version is not None:
+        with transaction.atomic():
+            concurrency.lock_and_check(entitlement, version)
+            return care_entitlement_save(actor=actor, veteran=veteran, entitlement=entitlement, **fields)
     entitlement = entitlement or CareEntitlement(veteran=veteran)
     for key, value in fields.items():
         setattr(entitlement, key, value)

@@ -16,6 +16,7 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
+from apps.core import concurrency
 from apps.core.choices import AccessAction
 from apps.core.forms import apply_errors
 from apps.core.scoping import RoleRequiredMixin
@@ -186,6 +187,7 @@ class VeteranDetailView(RoleRequiredMixin, View):
             ctx["attachments"] = veteran.attachments.select_related("uploaded_by")
         elif tab == "history":
             ctx["history"] = selectors.veteran_history(veteran=veteran)[:200]
+            ctx["set_changes"] = selectors.veteran_set_changes(veteran=veteran)
             ctx["transfers"] = veteran.transfers.select_related("from_unit", "to_unit", "actor")
             ctx["activity"] = hooks.history_entries(veteran)
         elif tab == "access":
@@ -236,11 +238,14 @@ class VeteranEditView(RoleRequiredMixin, View):
         veteran = _veteran_or_404(request, pk)
         access_log_record(user=request.user, action=AccessAction.VIEW, obj=veteran, request=request,
                           detail={"form": "edit"})
-        return self._render(request, VeteranForm(instance=veteran), veteran)
+        form = VeteranForm(instance=veteran)
+        concurrency.stamp(form, veteran)
+        return self._render(request, form, veteran)
 
     def post(self, request, pk: int):
         veteran = _veteran_or_404(request, pk)
-        form = VeteranForm(request.POST, instance=Veteran.objects.get(pk=veteran.pk))
+        form = concurrency.require_version(VeteranForm(request.POST, instance=Veteran.objects.get(pk=veteran.pk)),
+                                           veteran)
         if form.is_valid():
             try:
                 services.veteran_update(actor=request.user, veteran=veteran, **form.cleaned_data)
@@ -311,8 +316,12 @@ class VeteranCloseView(RoleRequiredMixin, View):
 @require_POST
 def veteran_restore(request, pk: int):
     veteran = _veteran_or_404(request, pk)
-    services.veteran_restore(actor=request.user, veteran=veteran)
-    messages.success(request, _("Record restored to the register."))
+    try:
+        services.veteran_restore(actor=request.user, veteran=veteran)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Record restored to the register."))
     return redirect(veteran)
 
 
@@ -357,14 +366,22 @@ class RecordPartView(RoleRequiredMixin, View):
             "form": form, "veteran": veteran, "multipart": self.multipart,
             "title": f"{self.title} · {veteran.name}"})
 
+    versioned = False  # the form edits ``part`` and carries its version (apps.core.concurrency)
+
     def get(self, request, pk: int, part_pk: int | None = None):
         veteran = _veteran_or_404(request, pk)
-        return self._render(request, self.make_form(instance=self.part(veteran, part_pk)), veteran)
+        part = self.part(veteran, part_pk)
+        form = self.make_form(instance=part)
+        if self.versioned:
+            concurrency.stamp(form, part)
+        return self._render(request, form, veteran)
 
     def post(self, request, pk: int, part_pk: int | None = None):
         veteran = _veteran_or_404(request, pk)
         part = self.part(veteran, part_pk)
         form = self.make_form(request.POST, request.FILES, instance=part)
+        if self.versioned:
+            concurrency.require_version(form, part)
         if form.is_valid():
             try:
                 self.save(veteran, part, dict(form.cleaned_data))
@@ -379,6 +396,7 @@ class RecordPartView(RoleRequiredMixin, View):
 class FamilyMemberView(RecordPartView):
     permission_required = "registry.add_familymember"
     form_class, part_model, tab, title = FamilyMemberForm, FamilyMember, "family", gettext_lazy("Family member")
+    versioned = True
 
     def save(self, veteran, part, data):
         services.family_member_save(actor=self.request.user, veteran=veteran, member=part, **data)
@@ -387,6 +405,7 @@ class FamilyMemberView(RecordPartView):
 class CareEntitlementView(RecordPartView):
     permission_required = "registry.add_careentitlement"
     form_class, part_model, tab, title = CareEntitlementForm, CareEntitlement, "care", gettext_lazy("Priority-care category")
+    versioned = True
 
     def save(self, veteran, part, data):
         services.care_entitlement_save(actor=self.request.user, veteran=veteran, entitlement=part, **data)

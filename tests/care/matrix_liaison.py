@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from apps.care import services_liaison as services
 from tests.permissions import DISTRICT, MANAGERS, REDIRECT, Route
+from tests.versions import any_version
 
 VIEWERS = DISTRICT | frozenset({"street_a", "street_b"}) | MANAGERS  # care.view_liaisontask
 PLANNERS = frozenset({"bureau"})  # care.add_liaisonpairing, change_liaisonpairing, add_liaisontask
@@ -40,7 +41,8 @@ def task_data(objs, who):
     task = objs["liaison_task"]
     # A planner posts the whole item; a street station's form has only status and feedback (the rest is ignored).
     return {"month": f"{task.month:%Y-%m}", "item": task.item, "owner": task.owner_id or "",
-            "due_date": task.due_date.isoformat(), "status": "in_progress", "feedback": f"{who}: 进行中"}
+            "due_date": task.due_date.isoformat(), "status": "in_progress", "feedback": f"{who}: 进行中",
+            "version": any_version(task)}
 
 
 ROUTES = [
@@ -54,7 +56,8 @@ ROUTES = [
           not_found=VIEWERS - STREET_A),
     Route("liaison:pairing_edit", kwargs=pairing_pk, ok=PLANNERS),
     Route("liaison:pairing_edit", "post", kwargs=pairing_pk,
-          data=lambda objs, who: {"department": "优抚科", "street": objs["street"].pk, "is_active": "on"},
+          data=lambda objs, who: {"department": "优抚科", "street": objs["street"].pk, "is_active": "on",
+                                  "version": any_version(objs["liaison_pairing"])},
           ok=PLANNERS, ok_status=REDIRECT),
     Route("liaison:pairing_copy", "post", kwargs=pairing_pk, ok=PLANNERS, ok_status=REDIRECT),
     Route("liaison:pairing_copy", kwargs=pairing_pk, ok=PLANNERS, ok_status=405),  # POST only

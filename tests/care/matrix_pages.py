@@ -13,6 +13,7 @@ from apps.care.models import Campaign, DueVisit, Occasion, VisitRule
 from tests.care.helpers_pages import ensure_care_seed, png_bytes
 from tests.permissions import A1_OUT_OF_SCOPE, A1_SCOPE, DISTRICT, MANAGERS, REDIRECT, STATIONS, Route
 from tests.registry.factories import make_veteran
+from tests.versions import any_version
 
 CARE_VIEWERS = DISTRICT | STATIONS | MANAGERS  # view visits, tasks, campaigns, rules
 A1_WORKERS = A1_SCOPE - {"leader"}  # log visits, record events, cancel tasks (leadership only reads)
@@ -50,7 +51,7 @@ def visit_data(objs, who) -> dict:
 def rule_data(objs, who) -> dict:
     return {"name": "矩阵测试规则", "kind": "interval", "occasion": objs["care_occasion"].pk, "interval_months": 3,
             "everyone": "on", "lead_days": 0, "escalate_street_days": 7, "escalate_bureau_days": 30,
-            "is_active": "on"}
+            "is_active": "on", "version": any_version(objs["care_rule"])}
 
 
 ROUTES = [

@@ -20,6 +20,7 @@ from apps.care.models import LiaisonPairing, LiaisonTask
 from apps.core.choices import Role
 from apps.core.models import AccessLog
 from tests.conftest import login
+from tests.versions import any_version
 
 THIS_MONTH = services.month_start(timezone.localdate())
 LAST_MONTH = services.month_shift(THIS_MONTH, -1)
@@ -342,7 +343,8 @@ def test_street_staff_report_through_the_page(client, users, pairing_a):
     page = client.get(url).content.decode()
     assert 'name="status"' in page and 'name="feedback"' in page
     assert 'name="inspection_notes"' not in page and 'name="item"' not in page
-    response = client.post(url, {"status": "done", "feedback": "已完成走访", "inspection_notes": "篡改", "item": "改"})
+    response = client.post(url, {"status": "done", "feedback": "已完成走访", "inspection_notes": "篡改", "item": "改",
+                                 "version": any_version(task)})
     assert response.status_code == 302
     task.refresh_from_db()
     assert (task.status, task.feedback, task.inspection_notes, task.item) == (

@@ -17,6 +17,7 @@ from apps.care.models import Campaign, DueVisit, LifeEvent, Occasion, Visit, Vis
 from tests.care.helpers_pages import contact_rule, ensure_care_seed, make_task, png_bytes
 from tests.conftest import login
 from tests.registry.factories import make_veteran
+from tests.versions import any_version
 
 pytestmark = pytest.mark.django_db
 
@@ -387,8 +388,8 @@ def test_rule_create_with_selectors_and_edit(client, users, tree, django_capture
     assert list(rule.care_categories.all()) == [disabled] and list(rule.org_units.all()) == [tree["street_a"]]
     edit = client.get(reverse("care:rule_edit", args=[rule.pk])).content.decode()
     assert re.search(rf'value="{disabled.pk}"[^>]*checked', edit)
-    response = client.post(reverse("care:rule_edit", args=[rule.pk]), rule_post(
-        everyone=None, care_categories=[disabled.pk], interval_months="12"))
+    response = client.post(reverse("care:rule_edit", args=[rule.pk]), {**rule_post(
+        everyone=None, care_categories=[disabled.pk], interval_months="12"), "version": any_version(rule)})
     assert response.status_code == 302
     rule.refresh_from_db()
     assert rule.interval_months == 12 and not rule.org_units.exists()
@@ -413,7 +414,8 @@ def test_occasion_edit(client, users):
     occasion = Occasion.objects.get(code="other")
     login(client, users["admin"])
     response = client.post(reverse("care:occasion_edit", args=[occasion.pk]),
-                           {"code": "other", "name": "其他慰问", "group": "other", "sort_order": "5", "is_active": "on"})
+                           {"code": "other", "name": "其他慰问", "group": "other", "sort_order": "5", "is_active": "on",
+                            "version": any_version(occasion)})
     assert response.status_code == 302
     occasion.refresh_from_db()
     assert occasion.name == "其他慰问"

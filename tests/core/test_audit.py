@@ -23,6 +23,7 @@ from apps.core import services
 from apps.core.choices import AccessAction, Role
 from apps.core.models import AccessLog, OrgUnit, User
 from tests.conftest import PASSWORD, login
+from tests.versions import any_version
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -112,7 +113,8 @@ def test_role_change_through_the_service_is_recorded(users, tree):
 def test_view_changes_record_the_acting_user(client, users, tree):
     login(client, users["admin"])
     url = reverse("core:orgunit_edit", args=[tree["village_a1"].pk])
-    response = client.post(url, {"name": "甲一新名", "is_station": "on", "is_active": "on"})
+    response = client.post(url, {"name": "甲一新名", "is_station": "on", "is_active": "on",
+                                 "version": any_version(tree["village_a1"])})
     assert response.status_code == 302
     event = MiddlewareEvents.objects.get(pgh_obj_model="core.OrgUnit", pgh_obj_id=str(tree["village_a1"].pk),
                                          pgh_label="update")
@@ -126,6 +128,7 @@ def test_user_edit_records_the_acting_user_for_roles_too(client, users, tree):
     target = users["village_a2"]
     response = client.post(reverse("core:user_edit", args=[target.pk]), {
         "real_name": "甲二专干", "org_unit": tree["street_a"].pk, "roles": [Role.STREET_STATION.value], "is_active": "on",
+        "version": any_version(target),
     })
     assert response.status_code == 302
     contexts = set(events(UserGroupsEvent).filter(user_id=target.pk).exclude(pgh_context=None)
@@ -215,7 +218,8 @@ def test_audit_access_tab_filters(client, users, access_rows):
 def test_audit_history_tab_filters(client, users, tree):
     login(client, users["admin"])
     client.post(reverse("core:orgunit_edit", args=[tree["village_a1"].pk]),
-                {"name": "甲一新名", "is_station": "on", "is_active": "on"})
+                {"name": "甲一新名", "is_station": "on", "is_active": "on",
+                 "version": any_version(tree["village_a1"])})
     mine = _listed(client, tab="history", user="admin")
     assert [(e.pgh_obj_model, e.pgh_obj_id, e.pgh_label) for e in mine] == [
         ("core.OrgUnit", str(tree["village_a1"].pk), "update")]
@@ -241,7 +245,8 @@ def test_audit_login_tabs(client, users):
 def test_audit_page_renders_every_tab(client, users, access_rows, tree):
     login(client, users["admin"])
     client.post(reverse("core:orgunit_edit", args=[tree["village_a1"].pk]),
-                {"name": "甲一新名", "is_station": "on", "is_active": "on"})
+                {"name": "甲一新名", "is_station": "on", "is_active": "on",
+                 "version": any_version(tree["village_a1"])})
     for tab in ["history", "access", "logins", "failures"]:
         response = client.get(reverse("core:audit"), {"tab": tab})
         assert response.status_code == 200, tab
@@ -315,7 +320,8 @@ def test_purge_respects_a_longer_retention(users, settings):
 def test_purge_removes_old_history_contexts(users, client, tree):
     login(client, users["admin"])
     client.post(reverse("core:orgunit_edit", args=[tree["village_a1"].pk]),
-                {"name": "甲一新名", "is_station": "on", "is_active": "on"})
+                {"name": "甲一新名", "is_station": "on", "is_active": "on",
+                 "version": any_version(tree["village_a1"])})
     context = Context.objects.get(metadata__url=reverse("core:orgunit_edit", args=[tree["village_a1"].pk]))
     Context.objects.filter(pk=context.pk).update(updated_at=timezone.now() - timedelta(days=400))
     events(OrgUnitEvent).filter(pgh_context=context).update(pgh_created_at=timezone.now() - timedelta(days=400))

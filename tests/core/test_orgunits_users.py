@@ -21,6 +21,7 @@ from apps.core.choices import OrgLevel, Role
 from apps.core.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_TREE
 from apps.core.models import OrgUnit, User
 from tests.conftest import PASSWORD, login
+from tests.versions import any_version
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NEW_PASSWORD = "Xq7#mPv2Lr9!"
@@ -214,7 +215,7 @@ def test_admin_edits_a_user(client, users, tree):
     account = users["village_a1"]
     response = client.post(reverse("core:user_edit", args=[account.pk]), {
         "real_name": "甲一专干", "phone": "", "email": "", "org_unit": tree["street_a"].pk,
-        "roles": [Role.STREET_STATION.value], "is_active": "on"})
+        "roles": [Role.STREET_STATION.value], "is_active": "on", "version": any_version(account)})
     assert response.status_code == 302
     account = User.objects.get(pk=account.pk)
     assert (account.real_name, account.org_unit, account.role_names) == (
@@ -225,7 +226,8 @@ def test_edit_with_wrong_unit_shows_the_error(client, users, tree):
     login(client, users["admin"])
     account = users["village_a1"]
     response = client.post(reverse("core:user_edit", args=[account.pk]), {
-        "real_name": "甲一", "org_unit": tree["street_a"].pk, "roles": [Role.VILLAGE_STATION.value], "is_active": "on"})
+        "real_name": "甲一", "org_unit": tree["street_a"].pk, "roles": [Role.VILLAGE_STATION.value], "is_active": "on",
+        "version": any_version(account)})
     assert response.status_code == 200
     assert "村(社区)服务站用户的所属单位必须是社区或村" in response.content.decode()
     assert User.objects.get(pk=account.pk).org_unit == tree["village_a1"]
@@ -235,7 +237,8 @@ def test_deactivated_user_cannot_log_in(client, users, tree):
     login(client, users["admin"])
     account = users["village_a1"]
     client.post(reverse("core:user_edit", args=[account.pk]), {
-        "real_name": "甲一", "org_unit": tree["village_a1"].pk, "roles": [Role.VILLAGE_STATION.value]})
+        "real_name": "甲一", "org_unit": tree["village_a1"].pk, "roles": [Role.VILLAGE_STATION.value],
+        "version": any_version(account)})
     assert not User.objects.get(pk=account.pk).is_active
     client.logout()
     response = client.post("/account/login/", {"username": "village_a1", "password": PASSWORD})

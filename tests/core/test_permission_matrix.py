@@ -46,6 +46,7 @@ from tests.permissions import (  # noqa: E402
     VERIFY,
     Route,
 )
+from tests.versions import any_version  # noqa: E402
 
 NEW_CODES = {"admin": "320111001091", "manager_a": "320111001092", "manager_b": "320111001093"}
 
@@ -108,7 +109,8 @@ MATRIX: list[Route] = [
     Route("core:orgunit_detail", kwargs=unit_pk, ok=A1_SCOPE, not_found=A1_OUT_OF_SCOPE),
     Route("core:orgunit_edit", kwargs=unit_pk, ok=frozenset({"admin", "manager_a"}), not_found=frozenset({"manager_b"})),
     Route("core:orgunit_edit", "post", kwargs=unit_pk,
-          data=lambda objs, who: {"name": f"改名-{who}", "is_station": "on", "is_active": "on"},
+          data=lambda objs, who: {"name": f"改名-{who}", "is_station": "on", "is_active": "on",
+                                  "version": any_version(objs["unit"])},
           ok=frozenset({"admin", "manager_a"}), ok_status=REDIRECT, not_found=frozenset({"manager_b"})),
     Route("core:user_list", ok=USER_MANAGERS),
     Route("core:role_list", ok=USER_MANAGERS),
@@ -117,7 +119,8 @@ MATRIX: list[Route] = [
     Route("core:user_edit", kwargs=account_pk, ok=frozenset({"admin", "manager_a"}), not_found=frozenset({"manager_b"})),
     Route("core:user_edit", "post", kwargs=account_pk,
           data=lambda objs, who: {"real_name": "甲一专干", "org_unit": objs["unit"].pk,
-                                  "roles": [Role.VILLAGE_STATION.value], "is_active": "on"},
+                                  "roles": [Role.VILLAGE_STATION.value], "is_active": "on",
+                                  "version": any_version(objs["account"])},
           ok=frozenset({"admin", "manager_a"}), ok_status=REDIRECT, not_found=frozenset({"manager_b"})),
     Route("core:user_action", "post", kwargs=lambda objs: {**account_pk(objs), "action": "unlock"},
           ok=frozenset({"admin", "manager_a"}), ok_status=REDIRECT, not_found=frozenset({"manager_b"})),

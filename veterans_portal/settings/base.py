@@ -315,6 +315,10 @@ REGISTRY_EXPORT_SYNC_MAX_ROWS = env.int("REGISTRY_EXPORT_SYNC_MAX_ROWS", default
 # their job finished (task core.generated_files_purge); the download centre then shows them as expired.
 GENERATED_FILES_TTL_DAYS = env.int("GENERATED_FILES_TTL_DAYS", default=7)
 
+# Edits are checked against the version the editor read (apps.core.concurrency). API updates are checked
+# when they send If-Match (the record's ETag); set this to refuse PUT/PATCH without it (428).
+API_REQUIRE_IF_MATCH = env.bool("API_REQUIRE_IF_MATCH", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

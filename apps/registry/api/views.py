@@ -8,7 +8,8 @@
 - ``/api/v1/codes/`` the code tables (read-only), to look up the names the registry fields take.
 
 A record outside the caller's area answers 404 like a missing one (``visible_to``); a missing role
-permission answers 403. Writes go through ``apps.registry.services``.
+permission answers 403. A record's ``ETag`` is its version: PUT/PATCH with ``If-Match`` answer 412 when
+someone else changed the record since (``apps.core.concurrency``). Writes go through ``apps.registry.services``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from apps.core.choices import AccessAction
+from apps.core.concurrency import VersionedUpdateMixin
 from apps.core.scoping import HasModelPermission, ScopedViewSetMixin
 from apps.core.services import access_log_record
 
@@ -91,7 +93,7 @@ class WritePermissionByActionMixin:
     update=extend_schema(summary=_("Change a record (not its identity, unit or status)")),
     partial_update=extend_schema(summary=_("Change some fields of a record")),
 )
-class VeteranViewSet(WritePermissionByActionMixin, ScopedViewSetMixin, mixins.ListModelMixin,
+class VeteranViewSet(VersionedUpdateMixin, WritePermissionByActionMixin, ScopedViewSetMixin, mixins.ListModelMixin,
                      mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
                      viewsets.GenericViewSet):
     """Veterans (一人一档) the caller may see."""
@@ -138,7 +140,7 @@ VETERAN_PK = OpenApiParameter("veteran_pk", OpenApiTypes.INT, OpenApiParameter.P
     update=extend_schema(summary=_("Change a family member"), parameters=[VETERAN_PK]),
     partial_update=extend_schema(summary=_("Change some fields of a family member"), parameters=[VETERAN_PK]),
 )
-class FamilyMemberViewSet(WritePermissionByActionMixin, ScopedViewSetMixin, mixins.ListModelMixin,
+class FamilyMemberViewSet(VersionedUpdateMixin, WritePermissionByActionMixin, ScopedViewSetMixin, mixins.ListModelMixin,
                           mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
                           viewsets.GenericViewSet):
     """Family members (家庭成员/军属) of one veteran in the caller's area; a person's family is one short list."""
