@@ -193,11 +193,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Bodies are JSON (a form body cannot say null, and the schema documents JSON); NUL characters, which
+    # PostgreSQL cannot store, are refused with a 400 naming the field.
+    "DEFAULT_PARSER_CLASSES": ["apps.core.api.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["apps.core.api.filters.StrictFilterBackend"],  # booleans: true/false or 400
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.PortalAutoSchema",  # documents the error answers too
 }
+# A caller without the export permission reads at most this many rows of one API listing (then 403).
+API_LIST_MAX_ROWS_WITHOUT_EXPORT = env.int("API_LIST_MAX_ROWS_WITHOUT_EXPORT", default=500)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Veterans Portal API",
     "DESCRIPTION": "退役军人服务管理平台 REST API. Every list is scoped to the caller's org unit.",
@@ -207,6 +212,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Request bodies get their own components (no read-only fields; PATCH bodies with nothing required).
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Content Security Policy: every asset is local; no inline script. Swagger UI (sidecar) needs an
