@@ -193,9 +193,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # Bodies are JSON (a form body cannot say null, and the schema documents JSON); NUL characters, which
-    # PostgreSQL cannot store, are refused with a 400 naming the field.
-    "DEFAULT_PARSER_CLASSES": ["apps.core.api.parsers.JSONParser"],
+    # Bodies are JSON: a form body cannot say null, and the schema documents JSON.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["apps.core.api.filters.StrictFilterBackend"],  # booleans: true/false or 400
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -214,6 +213,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Request bodies get their own components (no read-only fields; PATCH bodies with nothing required).
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api.schema.document_no_nul",  # strings taken in requests cannot hold NUL (PostgreSQL)
+        "apps.registry.api.schema.document_filter_choices",  # the ids the list's unit and code filters take
+    ],
 }
 
 # Content Security Policy: every asset is local; no inline script. Swagger UI (sidecar) needs an

@@ -2,19 +2,21 @@
 
 django-filter's boolean filter reads any value it does not know (``?is_station=-1.3e307``) as "not given"
 and answers 200 with the whole list; here a value other than ``true``/``false`` (or ``1``/``0``) is a 400,
-as the schema's ``boolean`` type says. ``StrictFilterBackend`` is the API's default filter backend.
+as the schema's ``boolean`` type says, and so is a choice filter sent empty. ``StrictFilterBackend`` is the
+API's default filter backend.
 """
 
 from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ValidationError as FormValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.rest_framework import FilterSet as RestFilterSet
+from rest_framework.exceptions import ValidationError
 
 from ..models import OrgUnit
 
@@ -37,7 +39,7 @@ class StrictBooleanField(forms.NullBooleanField):
             return True
         if text in FALSE:
             return False
-        raise ValidationError(_("Enter true or false."), code="invalid")
+        raise FormValidationError(_("Enter true or false."), code="invalid")
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
@@ -48,8 +50,23 @@ class FilterSet(RestFilterSet):
     FILTER_DEFAULTS = {**RestFilterSet.FILTER_DEFAULTS, models.BooleanField: {"filter_class": StrictBooleanFilter}}
 
 
+def refuse_blank(params, filters: dict) -> None:
+    """A choice, id or boolean filter sent empty (``?level=``) is a 400: the schema lists its values, and an empty
+    one is none of them (leave the parameter out for "any"). Free-text filters may be empty."""
+    blank = {name: [_("Leave this parameter out instead of sending it empty.")] for name, flt in filters.items()
+             if params.get(name, None) == "" and not isinstance(flt, django_filters.CharFilter)}
+    if blank:
+        raise ValidationError(blank)
+
+
 class StrictFilterBackend(DjangoFilterBackend):
     filterset_base = FilterSet
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            refuse_blank(request.query_params, filterset_class.base_filters)
+        return super().filter_queryset(request, queryset, view)
 
 
 class OrgUnitFilterSet(FilterSet):

@@ -1,17 +1,16 @@
-"""Request parsers that refuse NUL characters (``\\x00``) before any field sees them.
+"""NUL characters (``\\x00``) in request bodies: refused with a 400 naming the field, before any field sees them.
 
 PostgreSQL cannot store NUL in text: a NUL reaching a query (a code-table name looked up by a slug field, a
 search term) raised inside the database driver and answered 500. DRF's ``CharField`` refuses NUL, but related
-fields, filters and hand-written look-ups do not; checking the parsed body once covers every field of every
-endpoint, present and future. The error names the top-level field(s) that carried it, like any 400.
+fields do not. ``RefuseNulMixin`` checks every field of a serializer at once (nested lists and objects
+included); unknown keys are ignored like any unknown key. The schema says so: every string a request takes has
+the pattern ``NO_NUL_PATTERN`` (``apps.core.api.schema``).
 """
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework import parsers
 from rest_framework.exceptions import ValidationError
-from rest_framework.settings import api_settings
 
 NUL_MESSAGE = _("Null characters are not allowed.")
 
@@ -26,37 +25,13 @@ def contains_nul(value) -> bool:
     return False
 
 
-def refuse_nul(data) -> None:
-    """Raise a 400 naming each top-level field whose value (or name) holds a NUL character."""
-    if hasattr(data, "lists"):  # a QueryDict from a form body: every value of every key
-        fields = [key for key, values in data.lists() if contains_nul(key) or contains_nul(values)]
-    elif isinstance(data, dict):
-        fields = [key for key, value in data.items() if contains_nul(key) or contains_nul(value)]
-    else:
-        fields = [api_settings.NON_FIELD_ERRORS_KEY] if contains_nul(data) else []
-    if fields:
-        raise ValidationError({(field.replace("\x00", "") or api_settings.NON_FIELD_ERRORS_KEY): [NUL_MESSAGE]
-                               for field in fields})
+class RefuseNulMixin:
+    """For serializers: a NUL in any writable field's value is a 400 on that field."""
 
-
-class JSONParser(parsers.JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        refuse_nul(data)
-        return data
-
-
-class FormParser(parsers.FormParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        refuse_nul(data)
-        return data
-
-
-class MultiPartParser(parsers.MultiPartParser):
-    """Form fields are checked; uploaded files' contents are the files' own business."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        result = super().parse(stream, media_type, parser_context)
-        refuse_nul(result.data)
-        return result
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {name: [NUL_MESSAGE] for name, field in self.fields.items()
+                      if not field.read_only and contains_nul(data.get(field.field_name))}
+            if errors:
+                raise ValidationError(errors)
+        return super().to_internal_value(data)

@@ -36,3 +36,22 @@ class VisibleOrgUnitFieldExtension(OpenApiSerializerFieldExtension):
         if self.target.allow_null:
             codes.append(None)
         return {"type": "string", "enum": codes}
+
+
+def document_filter_choices(result, generator, request, public, **kwargs):
+    """drf-spectacular post-processing hook: the list's unit and code filters take ids; list those the caller may
+    use (the same choices the FilterSet validates against), as the schema of each parameter."""
+    from .. import reference
+    from ..filters import CODE_FILTERS, VeteranFilterSet
+
+    operation = result.get("paths", {}).get("/api/v1/veterans/", {}).get("get")
+    user = getattr(request, "user", None)
+    if operation is None or user is None:
+        return result
+    filterset = VeteranFilterSet(user=user, snapshot=reference.snapshot())
+    for parameter in operation.get("parameters", []):
+        name = parameter["name"]
+        if name == "unit" or name in CODE_FILTERS:
+            ids = [int(value) for value, _label in filterset.filters[name].field.choices if value != ""]
+            parameter["schema"] = {"type": "integer", "enum": ids}
+    return result

@@ -30,6 +30,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from apps.core.api.filters import refuse_blank
 from apps.core.choices import AccessAction
 from apps.core.scoping import HasModelPermission, ScopedViewSetMixin
 from apps.core.services import access_log_record
@@ -38,7 +39,13 @@ from .. import exporting, reference, selectors
 from ..filters import VeteranFilterSet
 from ..models import Code, FamilyMember, Veteran
 from . import schema  # noqa: F401 (registers the schema of name-valued fields)
-from .serializers import CodeSerializer, FamilyMemberSerializer, VeteranSerializer, attach_code_ids
+from .serializers import (
+    CodeSerializer,
+    FamilyMemberSerializer,
+    VeteranSerializer,
+    VeteranUpdateSerializer,
+    attach_code_ids,
+)
 
 
 class VeteranApiFilterSet(VeteranFilterSet):
@@ -62,6 +69,7 @@ class VeteranFilterBackend(DjangoFilterBackend):
             return queryset
         params = request.query_params.copy()
         params.pop("ordering", None)
+        refuse_blank(params, VeteranApiFilterSet.base_filters)
         filterset = selectors.veteran_filterset(user=request.user, params=params,
                                                 snapshot=reference.snapshot(request))
         if filterset.is_bound and not filterset.is_valid():
@@ -114,6 +122,8 @@ class VeteranCursorPagination(CursorPagination):
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+            if parameter["name"] == self.cursor_query_param:  # opaque: a value taken from ``next``/``previous``
+                parameter["schema"] = {"type": "string", "format": "drf-cursor"}
         return parameters
 
 
@@ -184,6 +194,9 @@ class VeteranViewSet(WritePermissionByActionMixin, ScopedViewSetMixin, mixins.Li
     change_permission = "registry.change_veteran"
     filter_backends = [VeteranFilterBackend]
     pagination_class = VeteranCursorPagination
+
+    def get_serializer_class(self):
+        return VeteranUpdateSerializer if self.action in ("update", "partial_update") else VeteranSerializer
 
     def with_related(self, queryset):
         # One query for the rows (the encrypted number is never shown), one per many-to-many (ids only,
