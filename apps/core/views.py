@@ -547,6 +547,8 @@ def healthz(request):
 
 
 def error_404(request, exception=None):
+    if request.path.startswith("/api/"):  # an API address that matches no route answers like the API: JSON
+        return JsonResponse({"detail": _("Not found.")}, status=404)
     return render(request, "404.html", status=404)
 
 

@@ -1,7 +1,8 @@
 """Keyset paging: the next page starts after the last row shown, so page 10,000 costs what page 1 costs.
 
-The cursor is the last (or first) row's sort values, signed so that it cannot be forged into a filter.
-The total is counted up to a cap; beyond it the page says "more than N".
+The cursor is the last (or first) row's sort values and the order they were taken in, signed so that it cannot
+be forged into a filter. A cursor that does not fit the page's order (a link kept from another sorting, an edited
+or truncated one) starts from the first page. The total is counted up to a cap; beyond it the page says "more than N".
 """
 
 from __future__ import annotations
@@ -69,26 +70,38 @@ def _after(order: list[tuple[str, bool]], values: list, forward: bool) -> Q:
     return condition
 
 
+def _read_cursor(direction: str, text, keys: list[str], queryset: QuerySet) -> tuple[str, list] | None:
+    """(direction, sort values) of a signed cursor made under the same order (``keys``), or None: a cursor of
+    another order, an old or damaged one, or values that do not fit the columns give the first page."""
+    try:
+        payload = signing.loads(str(text), salt=SALT)
+        if not isinstance(payload, dict) or payload.get("o") != keys:
+            return None
+        raw = payload.get("v")
+        if not isinstance(raw, list) or len(raw) != len(keys):
+            return None
+        return direction, [_restore(name.lstrip("-"), value, queryset) for name, value in zip(keys, raw, strict=True)]
+    except (signing.BadSignature, ValueError, TypeError, AttributeError):
+        return None
+
+
 def keyset_page(queryset: QuerySet, params, *, size: int = 50, count_cap: int = COUNT_CAP,
                 counted: int | None = None) -> KeysetPage:
     """One page of ``queryset`` after or before the cursor in ``params``. ``counted``: the matches already
     counted up to ``count_cap + 1`` by the caller (a name search counts them while narrowing)."""
     order = _order(queryset)
     names = [name for name, _desc in order]
+    keys = list(queryset.query.order_by)
     after = params.get("after")
     before = params.get("before")
     cursor = None
-    try:
-        if after:
-            cursor = ("after", signing.loads(after, salt=SALT))
-        elif before:
-            cursor = ("before", signing.loads(before, salt=SALT))
-    except signing.BadSignature:
-        cursor = None
+    if after:
+        cursor = _read_cursor("after", after, keys, queryset)
+    elif before:
+        cursor = _read_cursor("before", before, keys, queryset)
     page_qs = queryset
     if cursor:
-        direction, raw = cursor
-        values = [_restore(n, v, queryset) for n, v in zip(names, raw, strict=False)]
+        direction, values = cursor
         page_qs = queryset.filter(_after(order, values, forward=direction == "after"))
         if direction == "before":
             page_qs = page_qs.order_by(*[f"{'' if desc else '-'}{name}" for name, desc in order])
@@ -108,7 +121,7 @@ def keyset_page(queryset: QuerySet, params, *, size: int = 50, count_cap: int = 
     if rows:
         going_back = cursor and cursor[0] == "before"
         if has_more or going_back:
-            page.next_cursor = signing.dumps([_value(rows[-1], n) for n in names], salt=SALT)
+            page.next_cursor = signing.dumps({"o": keys, "v": [_value(rows[-1], n) for n in names]}, salt=SALT)
         if cursor and not page.is_first:
-            page.prev_cursor = signing.dumps([_value(rows[0], n) for n in names], salt=SALT)
+            page.prev_cursor = signing.dumps({"o": keys, "v": [_value(rows[0], n) for n in names]}, salt=SALT)
     return page

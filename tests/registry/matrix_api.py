@@ -41,14 +41,14 @@ def new_person(objs, who: str) -> dict:
 
 ROUTES = [
     Route("veteran-list", ok=VIEWERS, anon=403),
-    Route("veteran-list", "post", data=new_person, ok=A1_KEEPERS, ok_status=201, anon=403,
+    Route("veteran-list", "post", data=new_person, headers=JSON, ok=A1_KEEPERS, ok_status=201, anon=403,
           override={who: 400 for who in KEEPERS - A1_SCOPE}),
     Route("veteran-detail", kwargs=veteran_pk, ok=A1_SCOPE, not_found=A1_OUT_OF_SCOPE, anon=403),
     # The test client sends ``query`` as the body of a PATCH; JSON says how to read it.
     Route("veteran-detail", "patch", kwargs=veteran_pk, query={"phone": "13800000001"}, headers=JSON,
           ok=A1_KEEPERS, not_found=A1_OUT_OF_SCOPE, anon=403),
     Route("veteran-family-list", kwargs=family_pk, ok=A1_SCOPE, not_found=A1_OUT_OF_SCOPE, anon=403),
-    Route("veteran-family-list", "post", kwargs=family_pk, data=lambda objs, who: {"name": f"家属{who}"},
+    Route("veteran-family-list", "post", kwargs=family_pk, data=lambda objs, who: {"name": f"家属{who}"}, headers=JSON,
           ok=A1_KEEPERS, ok_status=201, not_found=A1_OUT_OF_SCOPE, anon=403),
     Route("veteran-family-detail", kwargs=member_pk, ok=A1_SCOPE, not_found=A1_OUT_OF_SCOPE, anon=403),
     Route("veteran-family-detail", "patch", kwargs=member_pk, query={"work_unit": "浦口区医院"}, headers=JSON,

@@ -10,7 +10,7 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from apps.core.models import AccessLog
-from apps.registry.models import Code, FamilyMember, Veteran
+from apps.registry.models import Code, ExportedVeteran, FamilyMember, Veteran
 from tests.conftest import api_token
 from tests.registry.factories import category, id_number, make_veteran
 
@@ -409,7 +409,27 @@ def test_schema_documents_the_registry_api(api):
             "/api/v1/veterans/{veteran_pk}/family/{id}/", "/api/v1/codes/"} <= set(paths)
     props = response.json()["components"]["schemas"]["Veteran"]["properties"]
     assert "/api/v1/codes/?kind=discharge_mode" in props["discharge_mode"]["description"]
-    assert props["id_number"]["writeOnly"] is True
+    assert "id_number" not in props  # write-only: in the request body only
+    request_props = response.json()["components"]["schemas"]["VeteranRequest"]["properties"]
+    assert request_props["id_number"]["writeOnly"] is True
+
+
+def test_schema_documents_errors_and_the_names_fields_take(api):
+    """Issue 10 finding 26: every answer an operation can give is documented; name-valued fields list the names."""
+    schema = api("village_a1").get(reverse("api-schema"), {"format": "json"}).json()
+    operations = schema["paths"]
+    assert {"200", "400", "401", "403"} <= set(operations["/api/v1/veterans/"]["get"]["responses"])
+    assert {"201", "400", "401", "403", "415"} <= set(operations["/api/v1/veterans/"]["post"]["responses"])
+    assert {"200", "400", "401", "403", "404", "415"} <= set(operations["/api/v1/veterans/{id}/"]["patch"]["responses"])
+    assert {"200", "401", "403", "404"} <= set(operations["/api/v1/veterans/{veteran_pk}/family/"]["get"]["responses"])
+    assert set(operations["/api/v1/veterans/"]) == {"get", "post"}
+    assert list(operations["/api/v1/veterans/"]["post"]["requestBody"]["content"]) == ["application/json"]
+    components = schema["components"]["schemas"]
+    enum_of = {name: component.get("enum") for name, component in components.items()}
+    assert "自主就业" in enum_of["DischargeModeEnum"]
+    assert enum_of["OrgUnitEnum"] == ["320111001001"]  # the units village A1 may use
+    page_size = next(p for p in operations["/api/v1/veterans/"]["get"]["parameters"] if p["name"] == "page_size")
+    assert page_size["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}
 
 
 def test_codes_list(api):
@@ -417,3 +437,182 @@ def test_codes_list(api):
     assert "自主就业" in [row["name"] for row in rows]
     assert api("enterprise").get(reverse("code-list")).status_code == 403
 
+
+
+# --- issue 10: bulk reads are logged and bounded (3), family reads are logged (9) -------------------
+
+
+def token_client(username: str) -> APIClient:
+    """A client holding a token issued by ``/api/v1/auth/token/`` (the way scripts obtain one)."""
+    from tests.conftest import PASSWORD
+
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    response = client.post(reverse("api-token"), {"username": username, "password": PASSWORD}, format="json")
+    assert response.status_code == 200, response.content
+    client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+    return client
+
+
+def session_client(user) -> APIClient:
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(user)
+    return client
+
+
+def test_every_list_page_is_logged_like_an_export(api, users, tree, a1_veteran):
+    other = make_veteran(tree["village_a1"], name="王芳", primary_category=category("复员军人"))
+    response = api("street_a").get(LIST, {"category": category("复员军人").pk, "q": "王"})
+    assert [row["id"] for row in response.json()["results"]] == [other.pk]
+    entry = AccessLog.objects.get(user=users["street_a"])
+    assert entry.action == "export"
+    assert entry.detail["api"] == "veterans"
+    assert entry.detail["filters"] == {"category": [str(category("复员军人").pk)], "q": ["王"]}
+    assert entry.detail["rows"] == 1 and entry.detail["ids"] == [other.pk]
+    assert any("复员军人" in shown for shown in entry.detail["filters_shown"])
+    # The page names the people it contained, so it shows on their "who viewed or exported" tab.
+    assert list(ExportedVeteran.objects.filter(entry=entry).values_list("veteran_id", flat=True)) == [other.pk]
+    api("street_a").get(LIST, {"page_size": 1})
+    api("street_a").get(LIST, {"page_size": 1, "cursor": api("street_a").get(LIST, {"page_size": 1}).json()["next"]
+                               .split("cursor=")[1].split("&")[0].replace("%3D", "=")})
+    assert AccessLog.objects.filter(user=users["street_a"], action="export").count() == 4
+
+
+@pytest.mark.parametrize("how", ["token", "session"])
+def test_paging_past_the_limit_needs_the_export_permission(settings, users, tree, how):
+    settings.API_LIST_MAX_ROWS_WITHOUT_EXPORT = 5
+    made = sorted((make_veteran(tree["village_a1"], name=f"周{i}").pk for i in range(8)), reverse=True)
+
+    def walk(who, **params):
+        client = token_client(who) if how == "token" else session_client(users[who])
+        seen, url, statuses = [], LIST + "?" + "&".join(f"{k}={v}" for k, v in params.items()), []
+        while url:
+            response = client.get(url)
+            statuses.append(response.status_code)
+            if response.status_code != 200:
+                return seen, statuses, response
+            seen += [row["id"] for row in response.json()["results"]]
+            url = response.json()["next"]
+        return seen, statuses, None
+
+    # 局领导 reads (no export permission): the first five rows, not the sixth.
+    seen, statuses, refused = walk("leader", page_size=3)
+    assert seen == made[:3] and statuses == [200, 403]
+    assert "导出" in refused.json()["detail"]
+    assert walk("leader", page_size=5)[0] == made[:5]
+    assert walk("leader", page_size=6)[1] == [403]
+    # A narrower listing of at most five rows is read to its end.
+    assert walk("leader", page_size=2, unit=tree["village_a2"].pk)[1] == [200]
+    # A station may export: it pages through everything.
+    seen, statuses, refused = walk("street_a", page_size=3)
+    assert seen == made and refused is None
+    # Served pages are logged; the refused one is not.
+    assert AccessLog.objects.filter(user=users["leader"], action="export").count() == 1 + 1 + 1
+    assert AccessLog.objects.filter(user=users["street_a"], action="export").count() == 3
+
+
+def test_reading_family_members_is_logged_on_the_person(api, users, a1_veteran):
+    from django.contrib.contenttypes.models import ContentType
+
+    from apps.registry import services
+
+    member = services.family_member_save(actor=None, veteran=a1_veteran, name="刘梅")
+    assert api("street_a").get(family_list(a1_veteran.pk)).status_code == 200
+    assert api("street_a").get(family_detail(a1_veteran.pk, member.pk)).status_code == 200
+    entries = AccessLog.objects.filter(user=users["street_a"], content_type=ContentType.objects.get_for_model(Veteran),
+                                       object_id=str(a1_veteran.pk)).order_by("id")
+    assert [(e.action, e.detail) for e in entries] == [
+        ("view", {"api": "family", "family_members": [member.pk]})] * 2
+    assert api("village_a2").get(family_list(a1_veteran.pk)).status_code == 404
+    assert not AccessLog.objects.filter(user=users["village_a2"]).exists()
+
+
+# --- issue 10 finding 10: unreadable cursors, sizes and filters are a 400, not a 500 -----------------------
+
+
+def test_bad_cursor_page_size_or_unit_is_a_400(api, tree, a1_veteran):
+    import base64
+
+    def encoded(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    client = api("village_a1")
+    for cursor in ("zzz", encoded("o=1&p=abc"), encoded("p=1.5"), encoded("r=x"), encoded("p=-1"),
+                   encoded("p=99999999999999999999999"), encoded("o=-3")):
+        response = client.get(LIST, {"cursor": cursor})
+        assert response.status_code == 400, cursor
+        assert list(response.json()) == ["cursor"]
+    assert client.get(LIST, {"cursor": encoded("p=1")}).status_code == 200
+    for size in ("abc", "0", "-1", "201", "1.5"):
+        response = client.get(LIST, {"page_size": size})
+        assert response.status_code == 400, size
+        assert list(response.json()) == ["page_size"]
+    for unit in ("abc", "1.5", "-1", "1e3"):
+        response = client.get(LIST, {"unit": unit})
+        assert response.status_code == 400, unit
+        assert list(response.json()) == ["unit"]
+
+
+# --- issue 10 finding 23: NUL characters are a 400 naming the field ------------------------------------------
+
+
+VETERAN_STRING_FIELDS = ["ethnic", "political", "education", "marital", "health", "primary_category", "branch",
+                         "military_category", "rank", "discharge_mode", "certificate_type", "placement_unit_nature",
+                         "employment", "org_unit", "name", "address", "notes", "hukou_type"]
+
+
+def test_nul_in_any_veteran_field_is_a_400(api, tree, a1_veteran):
+    client = api("village_a1")
+    before = a1_veteran.updated_at
+    for field in [*VETERAN_STRING_FIELDS, "categories", "tags"]:
+        value = ["退役士兵\x00"] if field in ("categories", "tags") else "退\x00役"
+        created = client.post(LIST, new_person(tree, **{field: value}), format="json")
+        assert created.status_code == 400, (field, created.status_code)
+        assert list(created.json()) == [field]
+        assert created.json()[field] == ["不能包含空字符（\\x00）。"]
+        patched = client.patch(detail(a1_veteran.pk), {field: value}, format="json")
+        assert patched.status_code == 400 and list(patched.json()) == [field], field
+        full = {**client.get(detail(a1_veteran.pk)).json(), field: value}
+        put = client.put(detail(a1_veteran.pk), {k: v for k, v in full.items() if v is not None}, format="json")
+        assert put.status_code == 400 and field in put.json(), field
+    # A form body is not taken (JSON only, as documented); unknown keys are ignored, NUL or not.
+    assert client.post(LIST, {**new_person(tree), "rank": "上等兵"}).status_code == 415
+    assert client.patch(detail(a1_veteran.pk), {"ra\x00nk": "x\x00"}, format="json").status_code == 200
+    a1_veteran.refresh_from_db()
+    before = a1_veteran.updated_at
+    assert Veteran.objects.count() == 1
+    a1_veteran.refresh_from_db()
+    assert a1_veteran.updated_at == before
+
+
+def test_nul_in_family_fields_and_searches_is_a_400(api, a1_veteran):
+    from apps.registry import services
+
+    client = api("village_a1")
+    member = services.family_member_save(actor=None, veteran=a1_veteran, name="刘梅")
+    for field in ("rank", "relation", "health", "military_category", "name", "work_unit", "id_number"):
+        response = client.post(family_list(a1_veteran.pk), {"name": "刘", field: "a\x00"}, format="json")
+        assert response.status_code == 400 and list(response.json()) == [field], field
+        response = client.patch(family_detail(a1_veteran.pk, member.pk), {field: "a\x00"}, format="json")
+        assert response.status_code == 400 and list(response.json()) == [field], field
+    assert FamilyMember.objects.count() == 1
+    assert client.get(reverse("orgunit-list"), {"q": "甲\x00"}).status_code == 400
+    assert client.get(LIST, {"q": "张\x00"}).status_code == 400
+
+
+def test_a_family_url_with_no_veteran_id_is_a_json_404(api):
+    response = api("village_a1").get("/api/v1/veterans/null,null/family/")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+
+
+def test_a_change_leaves_identity_out_and_takes_it_repeated_unchanged(api, tree, a1_veteran):
+    """Issue 10 finding 26: ``id_number: ""`` on PUT (the schema's change body has no ID number) is accepted."""
+    client = api("village_a1")
+    full = {k: v for k, v in client.get(detail(a1_veteran.pk)).json().items() if v is not None}
+    response = client.put(detail(a1_veteran.pk), {**full, "id_number": "", "address": "新地址"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert client.patch(detail(a1_veteran.pk), {"org_unit": tree["village_a1"].code, "sex": a1_veteran.sex},
+                        format="json").status_code == 200
+    assert set(client.patch(detail(a1_veteran.pk), {"birth_date": "1900-01-01"}, format="json").json()) == {"birth_date"}
+    schema = client.get(reverse("api-schema"), {"format": "json"}).json()["components"]["schemas"]
+    assert not {"id_number", "org_unit", "sex", "birth_date"} & set(schema["PatchedVeteranUpdateRequest"]["properties"])
+    assert "id_number" in schema["VeteranRequest"]["properties"]

@@ -194,10 +194,12 @@ REST_FRAMEWORK = {
         "apps.core.auth.ApiTokenAuthentication",  # "Authorization: Token <key>"
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Bodies are JSON: a form body cannot say null, and the schema documents JSON.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["apps.core.api.filters.StrictFilterBackend"],  # booleans: true/false or 400
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.PortalAutoSchema",  # documents the error answers too
 }
 # API tokens (django-rest-knox): only a SHA-512 digest is stored, the key is shown once. A token expires
 # API_TOKEN_TTL_DAYS after it is issued and is revoked when its user's password is changed or set, or the
@@ -208,6 +210,8 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,
 }
+# A caller without the export permission reads at most this many rows of one API listing (then 403).
+API_LIST_MAX_ROWS_WITHOUT_EXPORT = env.int("API_LIST_MAX_ROWS_WITHOUT_EXPORT", default=500)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Veterans Portal API",
     "DESCRIPTION": "退役军人服务管理平台 REST API. Every list is scoped to the caller's org unit.",
@@ -217,6 +221,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Request bodies get their own components (no read-only fields; PATCH bodies with nothing required).
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api.schema.document_no_nul",  # strings taken in requests cannot hold NUL (PostgreSQL)
+        "apps.registry.api.schema.document_filter_choices",  # the ids the list's unit and code filters take
+    ],
 }
 
 # Content Security Policy: every asset is local; no inline script. Swagger UI (sidecar) needs an

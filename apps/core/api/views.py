@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from django_otp import user_has_device
 from drf_spectacular.utils import extend_schema
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 from .. import services
 from ..models import Notification, OrgUnit
 from ..scoping import HasModelPermission, ScopedViewSetMixin
+from .filters import OrgUnitFilterSet
 from .serializers import (
     MeSerializer,
     NotificationSerializer,
@@ -31,19 +31,13 @@ class OrgUnitViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = OrgUnitSerializer
     permission_classes = [HasModelPermission]
     required_permission = "core.view_orgunit"
-    filterset_fields = ["level", "is_station", "code"]
+    filterset_class = OrgUnitFilterSet  # ``q``: name contains or code starts with (a NUL in it is a 400)
 
     def get_serializer_context(self):
         ctx = super().get_serializer_context()
         # Parent ids in one query for the whole page instead of one per unit.
         ctx["parent_ids"] = dict(OrgUnit.objects.filter(depth__lt=3).values_list("path", "pk"))
         return ctx
-
-    def get_queryset(self):
-        qs = super().get_queryset()
-        if q := self.request.query_params.get("q"):
-            qs = qs.filter(Q(name__contains=q) | Q(code__startswith=q))
-        return qs
 
 
 class NotificationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

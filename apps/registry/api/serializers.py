@@ -21,6 +21,8 @@ from rest_framework import serializers
 from rest_framework.relations import MANY_RELATION_KWARGS, PKOnlyObject
 from rest_framework.settings import api_settings
 
+from apps.core.api.fields import STRICT_FIELD_MAPPING, StrictCharField
+from apps.core.api.parsers import RefuseNulMixin
 from apps.core.models import OrgUnit
 
 from .. import reference, services
@@ -60,6 +62,11 @@ def unit_codes_names(request=None) -> dict[int, tuple[str, str]]:
 
 class CodeNamesField(serializers.ManyRelatedField):
     """Many code-table entries by name; reads the ids a view attached with ``attach_code_ids`` if it did."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):  # DRF takes any iterable: an object's keys would be read as names
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
 
     def get_attribute(self, instance):
         ids = getattr(instance, "code_ids", {}).get(self.source)
@@ -152,7 +159,22 @@ def representation_plan(fields) -> list[tuple[str, str, Any]]:
     return plan
 
 
-class VeteranSerializer(serializers.ModelSerializer):
+# GB 11643: 17 digits and a check digit (or X), or an old 15-digit number. The check digit, the area and the birth
+# date inside are checked too, which a pattern cannot say: the schema names the format ("gb11643").
+ID_NUMBER_SCHEMA = {"type": "string", "format": "gb11643", "pattern": r"^(\d{17}[\dXx]|\d{15})$"}
+
+
+@extend_schema_field(ID_NUMBER_SCHEMA)
+class IdNumberField(StrictCharField):
+    """A citizen ID number (write-only; validated by the services)."""
+
+
+@extend_schema_field({**ID_NUMBER_SCHEMA, "pattern": r"^(|\d{17}[\dXx]|\d{15})$"})
+class OptionalIdNumberField(StrictCharField):
+    """A citizen ID number or nothing."""
+
+
+class VeteranSerializer(RefuseNulMixin, serializers.ModelSerializer):
     """一人一档 over the API. ``id_number`` is write-only (create), ``id_number_masked`` read-only.
 
     On create, ``sex`` and ``birth_date`` may be omitted (they are taken from the ID number); if given,
@@ -160,8 +182,8 @@ class VeteranSerializer(serializers.ModelSerializer):
     and closing have their own pages.
     """
 
-    id_number = serializers.CharField(write_only=True, max_length=30,
-                                      help_text=_("18 characters; an old 15-digit number is converted."))
+    id_number = IdNumberField(write_only=True, max_length=30,
+                              help_text=_("18 characters; an old 15-digit number is converted."))
     org_unit = VisibleOrgUnitField(slug_field="code", help_text=_("Division code (12 digits) of the responsible unit."))
     org_unit_name = serializers.SerializerMethodField()
     sex = serializers.ChoiceField(choices=Sex.choices, required=False)
@@ -181,6 +203,8 @@ class VeteranSerializer(serializers.ModelSerializer):
     certificate_type = code_field(CodeKind.CERTIFICATE)
     placement_unit_nature = code_field(CodeKind.UNIT_NATURE)
     employment = code_field(CodeKind.EMPLOYMENT)
+
+    serializer_field_mapping = STRICT_FIELD_MAPPING  # text is text, a boolean true or false
 
     class Meta:
         model = Veteran
@@ -264,15 +288,50 @@ class VeteranSerializer(serializers.ModelSerializer):
             raise service_errors(exc) from exc
 
 
-class FamilyMemberSerializer(serializers.ModelSerializer):
+class VeteranUpdateSerializer(VeteranSerializer):
+    """A record's change (PUT/PATCH): identity and unit are not part of it, so the schema leaves them out of the
+    body. A client may still repeat them (a PUT of what GET returned): unchanged they are accepted, an empty ID
+    number is taken as not given, and a change is refused as on ``VeteranSerializer``."""
+
+    FIXED = ("id_number", "org_unit", "sex", "birth_date")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in self.FIXED:
+            fields[name].read_only = True
+            fields[name].required = False
+        fields.pop("id_number")  # write-only: with nothing to write, it is not a field of the change at all
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        data = self.initial_data if isinstance(self.initial_data, dict) else {}
+        veteran = self.instance
+        errors = {}
+        if data.get("id_number") not in (None, ""):
+            errors["id_number"] = _("The ID number of a record cannot be changed.")
+        if data.get("org_unit") not in (None, "") and data["org_unit"] != veteran.org_unit.code:
+            errors["org_unit"] = _("Use a transfer to move the record to another unit.")
+        if data.get("sex") not in (None, "") and data["sex"] != veteran.sex:
+            errors["sex"] = _("The sex comes from the ID number and cannot be changed.")
+        birth = veteran.birth_date.isoformat() if veteran.birth_date else None
+        if data.get("birth_date") not in (None, "") and data["birth_date"] != birth:
+            errors["birth_date"] = _("The birth date comes from the ID number and cannot be changed.")
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class FamilyMemberSerializer(RefuseNulMixin, serializers.ModelSerializer):
     """A family member of the veteran in the URL. ``id_number`` (optional) is write-only and validated."""
 
-    id_number = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=30,
+    id_number = OptionalIdNumberField(write_only=True, required=False, allow_blank=True, max_length=30,
                                       help_text=_("18 characters; an old 15-digit number is converted."))
     relation = code_field(CodeKind.RELATION)
     health = code_field(CodeKind.HEALTH)
     military_category = code_field(CodeKind.MILITARY_CATEGORY)
     rank = code_field(CodeKind.RANK)
+
+    serializer_field_mapping = STRICT_FIELD_MAPPING  # text is text, a boolean true or false
 
     class Meta:
         model = FamilyMember
