@@ -66,7 +66,9 @@ def test_a_schema_driven_fuzz_run_finds_no_failure(live_server, users, tree, tmp
                "--checks", "all", "--mode", "all", "--max-examples", str(MAX_EXAMPLES), "--seed", "20261201",
                "--workers", "1", "--request-timeout", "30", "--suppress-health-check", "all",
                "--report", "junit", "--report-dir", str(tmp_path / "report"),
-               # The token endpoint belongs to the token rework of issue 10 (finding 8): fuzzed once that lands.
+               # Issuing a token revokes the caller's previous one (one token per user), so fuzzing the token
+               # endpoint with the run's own credentials would sign the rest of the run out; it has its own
+               # tests (tests/core/test_api_tokens.py: expiry, revocation, over-long names, bad headers).
                "--exclude-path", "/api/v1/auth/token/"]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False,
                             env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)})
