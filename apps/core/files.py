@@ -22,6 +22,7 @@ import struct
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -253,6 +254,35 @@ def job_output_store(job: Job, source: IO[bytes], *, suffix: str = ".xlsx", encr
     job.output_encrypted = encrypt
     if old and old != job.output_file.name:
         job.output_file.storage.delete(old)
+
+
+def job_input_store(job: Job, upload: IO[bytes], *, suffix: str) -> None:
+    """Keep an uploaded sheet (full ID numbers) encrypted at rest under a random name in ``job.input_file``;
+    the caller saves the job. Readers that need a path take a short-lived plain copy (:func:`job_input_path`)."""
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    with tempfile.TemporaryFile() as sealed:
+        encrypt_stream(upload, sealed)
+        sealed.seek(0)
+        job.input_file.save(f"{uuid.uuid4().hex}{suffix}.enc", File(sealed), save=False)
+
+
+@contextmanager
+def job_input_path(job: Job) -> Iterator[str]:
+    """The path of a plain copy of the job's uploaded sheet, in a private temporary folder removed on exit (the
+    readers open sheets by path). A sheet stored before encryption was introduced is read where it lies."""
+    with job.input_file.open("rb") as handle:
+        if handle.read(len(MAGIC)) != MAGIC:
+            yield job.input_file.path
+            return
+        handle.seek(0)
+        suffix = os.path.splitext(job.input_file.name.removesuffix(".enc"))[1]
+        with tempfile.TemporaryDirectory(prefix="import-") as folder:  # mode 0700: this user only
+            plain = os.path.join(folder, f"sheet{suffix}")
+            with open(plain, "wb") as out:
+                for chunk in decrypt_stream(handle):
+                    out.write(chunk)
+            yield plain
 
 
 def job_output_response(job: Job, filename: str) -> StreamingHttpResponse | FileResponse:

@@ -26,7 +26,6 @@ import re
 import tempfile
 import time
 import unicodedata
-import uuid
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -1994,17 +1993,18 @@ def import_job_create(*, actor: User, upload: UploadedFile, unit: OrgUnit | None
               grant_permissions=[PERMISSION], grant_scope=unit.path,  # re-checked when its error sheet is downloaded
               params={"phase": "preview", "unit": unit.pk, "atomic": bool(atomic), "file_name": name,
                       "language": translation.get_language()})
-    job.input_file.save(f"import-{uuid.uuid4().hex}{suffix}", upload, save=False)
+    files.job_input_store(job, upload, suffix=suffix)  # full ID numbers: encrypted at rest, random name
     try:
         # Only the zip's directory and the sheet's declared range are read here: a file that would cost more to
         # read than a small sheet is read in the background (zip bombs are refused unread by _Source).
-        source = _Source(job.input_file.path, name)
-        try:
-            job.total = source.estimate_rows()
-            if source.content_bytes > sync_max_bytes():
-                job.params["background"] = True
-        finally:
-            source.close()
+        with files.job_input_path(job) as path:
+            source = _Source(path, name)
+            try:
+                job.total = source.estimate_rows()
+                if source.content_bytes > sync_max_bytes():
+                    job.params["background"] = True
+            finally:
+                source.close()
     except ImportFileError as exc:
         job.input_file.delete(save=False)
         raise ValidationError({"file": str(exc)}) from exc
@@ -2115,9 +2115,11 @@ def import_job_run(*, job_pk: int, report_progress: bool = True) -> Job | None:
             job.save(update_fields=["result", "progress"])
 
         try:
-            report = veteran_import(actor=actor, path=job.input_file.path, unit=unit, commit=phase == "commit",
-                                    atomic=bool(job.params.get("atomic")), file_name=job.params.get("file_name", ""),
-                                    job=job, progress=progress, on_committed=committed)
+            with files.job_input_path(job) as path:
+                report = veteran_import(actor=actor, path=path, unit=unit, commit=phase == "commit",
+                                        atomic=bool(job.params.get("atomic")),
+                                        file_name=job.params.get("file_name", ""), job=job, progress=progress,
+                                        on_committed=committed)
             if phase != "commit":
                 committed(report)
         except (ImportFileError, PermissionDenied) as exc:
@@ -2138,13 +2140,14 @@ def import_job_run(*, job_pk: int, report_progress: bool = True) -> Job | None:
 def _job_finish(job: Job, report: ImportReport | None) -> None:
     """Attach the error workbook (when rows are bad) and mark the job done."""
     if report is None and job.result.get("errors") and not job.output_file:
-        report = veteran_import(actor=job.user, path=job.input_file.path, unit=OrgUnit.objects.get(
-            pk=job.params["unit"]), file_name=job.params.get("file_name", ""))
+        with files.job_input_path(job) as path:
+            report = veteran_import(actor=job.user, path=path, unit=OrgUnit.objects.get(pk=job.params["unit"]),
+                                    file_name=job.params.get("file_name", ""))
     if report is not None and report.errors:
         stem = Path(job.params.get("file_name") or "import").stem
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, files.job_input_path(job) as path:
             out = os.path.join(folder, "errors.xlsx")
-            error_workbook(path=job.input_file.path, report=report, file_name=job.params.get("file_name", ""), out=out)
+            error_workbook(path=path, report=report, file_name=job.params.get("file_name", ""), out=out)
             if job.output_file:
                 job.output_file.delete(save=False)
             with open(out, "rb") as handle:  # the sheet holds full ID numbers: encrypted, under a random name

@@ -6,12 +6,14 @@ from __future__ import annotations
 import importlib
 import io
 import time
+from pathlib import Path
 
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from apps.core import files
 from apps.core.choices import AccessAction, JobStatus
 from apps.core.models import AccessLog, Job
 from apps.registry import importing, tasks_import
@@ -47,6 +49,11 @@ def test_upload_preview_confirm(login_as, users, tmp_path):
     assert response.status_code == 302 and response["Location"] == reverse("registry:import_detail", args=[job.pk])
     assert (job.status, job.params["phase"], job.user) == (JobStatus.DONE, "preview", users["village_a1"])
     assert job.input_file and job.output_file
+    # The uploaded sheet holds full ID numbers: kept encrypted under a random name, never as the plain workbook.
+    stored = Path(job.input_file.path).read_bytes()
+    assert stored.startswith(files.MAGIC) and b"PK" not in stored[:64] and "花名册" not in job.input_file.name
+    with job.input_file.open("rb") as handle:
+        assert b"".join(files.decrypt_stream(handle)) == path.read_bytes()
     page = client.get(response["Location"]).content.decode()
     assert 'data-count="rows">3<' in page and 'data-count="errors">1<' in page and 'data-count="created">2<' in page
     assert "汉人" in page and 'id="import-confirm"' in page and 'id="import-error-workbook"' in page
