@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.registry import services
 from apps.registry.models import Code, FamilyMember, Veteran
-from tests.conftest import login
+from tests.conftest import api_token, login
 from tests.registry.factories import make_veteran
 from tests.versions import form_fields
 
@@ -108,10 +107,13 @@ def test_the_second_stale_care_category_form_is_refused(tree, users):
 
 @pytest.fixture
 def api_client(users):
+    tokens: dict[str, str] = {}  # one token per user: issuing another revokes the first
+
     def _api(who: str) -> APIClient:
         client = APIClient(HTTP_ACCEPT_LANGUAGE="zh-hans")
-        token, _created = Token.objects.get_or_create(user=users[who])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        if who not in tokens:
+            tokens[who] = api_token(users[who])
+        client.credentials(HTTP_AUTHORIZATION=f"Token {tokens[who]}")
         return client
 
     return _api
