@@ -38,6 +38,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -1571,17 +1572,37 @@ def _write_insert_events(cursor, ids: list[int]) -> None:
 
 
 def _link(through, pairs: list[tuple[int, int]]) -> None:
-    """Add many-to-many rows (veteran, code) in one statement; rows already there are left alone."""
+    """Add many-to-many rows (veteran, code) in one statement; rows already there are left alone.
+
+    The through tables' "added" history (who added a category or tag) is written set-based like the records'
+    own: the row trigger is skipped for this statement through ``pgtrigger.ignore`` (transaction-local, no lock)
+    and the rows the INSERT returned become their events in the same statement, under the import's context.
+    """
     if not pairs:
         return
     meta = through._meta
     quote = connection.ops.quote_name
     left, right = meta.get_field("veteran").column, meta.get_field("code").column
+    added = next((t for t in meta.triggers if getattr(t, "operation", None) == pgtrigger.Insert
+                  and getattr(t, "event_model", None) is not None), None)
+    values = [[a for a, _b in pairs], [b for _a, b in pairs]]
+    insert = (f"INSERT INTO {quote(meta.db_table)} ({quote(left)}, {quote(right)}) "  # noqa: S608 - names from the model
+              "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING")
     with connection.cursor() as cursor:
+        if added is None:
+            cursor.execute(insert, values)
+            return
+        event_table = quote(added.event_model._meta.db_table)
+        columns = ", ".join(quote(c) for c in (meta.pk.column, left, right))
+        cursor.execute("SELECT _pgh_attach_context()")
+        (context_id,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + added.get_pgid(through) + "}"])
         cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({quote(left)}, {quote(right)}) "  # noqa: S608 - names from the model
-            "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING",
-            [[a for a, _b in pairs], [b for _a, b in pairs]])
+            f"WITH added AS ({insert} RETURNING {columns}) "  # noqa: S608 - names from the models
+            f"INSERT INTO {event_table} ({columns}, pgh_context_id, pgh_created_at, pgh_label) "
+            f"SELECT {columns}, %s, NOW(), %s FROM added",
+            [*values, context_id, added.label])
+        cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
 
 
 # --- the engine ----------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 import openpyxl
 import psycopg
 import pytest
+from django.apps import apps
 from django.core.files import File
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -149,8 +150,19 @@ def test_history_of_a_large_import_matches_the_records_and_the_trigger_is_back_o
             "insert", veteran.name, veteran.id_number_hash, veteran.name_pinyin, veteran.org_unit_id)
     contexts = set(Veteran.events.rel.related_model.objects.values_list("pgh_context_id", flat=True))
     assert len(contexts) == 1 and Context.objects.get(pk=contexts.pop()).metadata["user"] == user.pk
+    # Each category link gets its "added" event too, written set-based under the same context, once.
+    links = set(Veteran.categories.through.objects.values_list("veteran_id", "code_id"))
+    link_events = apps.get_model("registry", "VeteranCategoriesEvent").objects
+    assert len(links) == len(rows)
+    assert set(link_events.values_list("veteran_id", "code_id")) == links and link_events.count() == len(links)
+    assert set(link_events.values_list("pgh_label", flat=True)) == {"categories.add"}
+    assert set(link_events.values_list("pgh_context_id", flat=True)) == set(
+        Veteran.events.rel.related_model.objects.values_list("pgh_context_id", flat=True))
     later = make_veteran(unit, name="之后")
     assert later.events.filter(pgh_label="insert").count() == 1
+    # …and the link trigger records again after the import.
+    later.categories.add(Code.objects.filter(kind="category").exclude(pk__in=later.categories.all()).first())
+    assert link_events.filter(veteran_id=later.pk, pgh_label="categories.add").count() == later.categories.count()
 
 
 # --- one sheet per fault ----------------------------------------------------------------------------------
