@@ -1525,7 +1525,7 @@ def _copy_veterans(new: list[tuple[_Row, dict]], complete: Callable[[_Row, dict]
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     now = timezone.now()
-    trigger = _insert_history_trigger()
+    trigger = _insert_event_trigger(Veteran)
     with connection.cursor() as cursor:
         # Through Django's cursor, so the history context of this transaction is set before the COPY.
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
@@ -1534,24 +1534,40 @@ def _copy_veterans(new: list[tuple[_Row, dict]], complete: Callable[[_Row, dict]
         columns = ", ".join(quote(f.column) for f in fields)
         attnames = [f.attname for f in fields]
         pk_name = meta.pk.attname
-        # Transaction-local (a failed COPY rolls it back with the savepoint); reset to "ignore nothing" after.
-        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + trigger + "}"])
         # The raw cursor's COPY bypasses Django's error wrapping: wrap it, so that a unique violation is Django's
         # IntegrityError like every other write of the import.
-        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        with (_history_trigger_skipped(cursor, trigger.get_pgid(Veteran)), connection.wrap_database_errors,
+              cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy):
             for pk, (row, record) in zip(ids, new, strict=True):
                 complete(row, record)
                 record[pk_name] = pk
                 record["created_at"] = record["updated_at"] = now
                 copy.write_row([record[name] for name in attnames])
-        cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
         _write_insert_events(cursor, ids)
 
 
-def _insert_history_trigger() -> str:
-    """The database name of the pghistory trigger that records inserted veterans."""
-    return next(t.get_pgid(Veteran) for t in Veteran._meta.triggers
-                if getattr(t, "label", None) == "insert" or t.name == "insert_insert")
+def _insert_event_trigger(model):
+    """The pghistory trigger that records the rows inserted into ``model``'s table (a record, or a many-to-many
+    link), or None when the table has none."""
+    return next((t for t in model._meta.triggers
+                 if getattr(t, "operation", None) == pgtrigger.Insert and getattr(t, "event_model", None) is not None),
+                None)
+
+
+@contextlib.contextmanager
+def _history_trigger_skipped(cursor, pgid: str) -> Iterator[None]:
+    """Skip one history trigger for the statements inside, through pgtrigger's own switch (the
+    ``pgtrigger.ignore`` setting its ignore check reads): transaction-local (rolled back with a failed statement's
+    savepoint), no lock, other sessions' writes keep their history; reset to "ignore nothing" after."""
+    cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + pgid + "}"])
+    yield
+    cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
+
+
+def _history_context_id(cursor) -> int:
+    """The pghistory context of this transaction (the import's: user, unit, file), attached once."""
+    cursor.execute("SELECT _pgh_attach_context()")
+    return cursor.fetchone()[0]
 
 
 def _write_insert_events(cursor, ids: list[int]) -> None:
@@ -1561,8 +1577,7 @@ def _write_insert_events(cursor, ids: list[int]) -> None:
     quote = connection.ops.quote_name
     special = {"pgh_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "pgh_context_id"}
     copied = [f.column for f in event_model._meta.concrete_fields if f.column not in special]
-    cursor.execute("SELECT _pgh_attach_context()")
-    (context_id,) = cursor.fetchone()
+    context_id = _history_context_id(cursor)
     columns = ", ".join(quote(c) for c in copied)
     cursor.execute(
         f"INSERT INTO {quote(event_model._meta.db_table)} ({columns}, pgh_context_id, pgh_created_at, pgh_label, "  # noqa: S608
@@ -1583,8 +1598,7 @@ def _link(through, pairs: list[tuple[int, int]]) -> None:
     meta = through._meta
     quote = connection.ops.quote_name
     left, right = meta.get_field("veteran").column, meta.get_field("code").column
-    added = next((t for t in meta.triggers if getattr(t, "operation", None) == pgtrigger.Insert
-                  and getattr(t, "event_model", None) is not None), None)
+    added = _insert_event_trigger(through)
     values = [[a for a, _b in pairs], [b for _a, b in pairs]]
     insert = (f"INSERT INTO {quote(meta.db_table)} ({quote(left)}, {quote(right)}) "  # noqa: S608 - names from the model
               "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ON CONFLICT DO NOTHING")
@@ -1594,15 +1608,13 @@ def _link(through, pairs: list[tuple[int, int]]) -> None:
             return
         event_table = quote(added.event_model._meta.db_table)
         columns = ", ".join(quote(c) for c in (meta.pk.column, left, right))
-        cursor.execute("SELECT _pgh_attach_context()")
-        (context_id,) = cursor.fetchone()
-        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + added.get_pgid(through) + "}"])
-        cursor.execute(
-            f"WITH added AS ({insert} RETURNING {columns}) "  # noqa: S608 - names from the models
-            f"INSERT INTO {event_table} ({columns}, pgh_context_id, pgh_created_at, pgh_label) "
-            f"SELECT {columns}, %s, NOW(), %s FROM added",
-            [*values, context_id, added.label])
-        cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
+        context_id = _history_context_id(cursor)
+        with _history_trigger_skipped(cursor, added.get_pgid(through)):
+            cursor.execute(
+                f"WITH added AS ({insert} RETURNING {columns}) "  # noqa: S608 - names from the models
+                f"INSERT INTO {event_table} ({columns}, pgh_context_id, pgh_created_at, pgh_label) "
+                f"SELECT {columns}, %s, NOW(), %s FROM added",
+                [*values, context_id, added.label])
 
 
 # --- the engine ----------------------------------------------------------------------------------------------
