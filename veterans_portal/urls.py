@@ -25,7 +25,7 @@ urlpatterns = [
     path("api/v1/", include("apps.core.api.urls")),
     path("api/v1/", include("apps.registry.api.urls")),
     path("veterans/", include("apps.registry.urls")),
-    path("care/liaison/", include("apps.care.urls_liaison")),
+    path("care/liaison/", include("apps.liaison.urls")),
     path("care/", include("apps.care.urls")),
     path("honors/", include("apps.honors.urls")),
     path("downloads/", include("apps.core.urls_jobs")),

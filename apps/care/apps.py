@@ -23,5 +23,3 @@ class CareConfig(AppConfig):
         # The calendar and the campaigns are opened from the worklist's header (the menu stays on one line).
         navigation.register(NavItem("care_rules", _("Visit rules"), "care:rule_list", "sliders",
                                     "care.change_visitrule", order=23))
-        navigation.register(NavItem("care_liaison", _("Bureau-to-street liaison"), "liaison:pairing_list",
-                                    "people-fill", "care.view_liaisontask", order=60))

@@ -44,9 +44,3 @@ class EscalationLevel(models.IntegerChoices):
     STATION = 0, _("Responsible station")
     STREET = 1, _("Street/town station")
     BUREAU = 2, _("Bureau")
-
-
-class LiaisonStatus(models.TextChoices):
-    PLANNED = "planned", _("Planned")
-    IN_PROGRESS = "in_progress", _("In progress")
-    DONE = "done", _("Done")

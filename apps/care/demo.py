@@ -1,5 +1,5 @@
 """Demo care data: visits and life events in the demo villages (高庙社区, 石村社区) so that the person page,
-the worklist and the campaign pages have something to show; the liaison pairings (demo_liaison). The due
+the worklist and the campaign pages have something to show. The due
 visits themselves come from the rules: ``make run`` runs the reminder job once after seeding."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.registry.choices import VeteranStatus
 from apps.registry.models import Veteran
 
-from . import demo_liaison, services
+from . import services
 from .choices import VisitMode
 from .models import LifeEvent, Occasion, Visit
 
@@ -28,7 +28,6 @@ def seed(*, veterans: int, seed: int = 2026, stdout, **_options) -> int:
                   .order_by("pk")[:60])
     if not people or Visit.objects.filter(veteran__in=people).exists():
         stdout.write("care: demo visits present or no people in the demo villages, none added")
-        demo_liaison.seed(stdout=stdout)
         return 0
     rng = random.Random(seed)
     today = timezone.localdate()
@@ -55,6 +54,5 @@ def seed(*, veterans: int, seed: int = 2026, stdout, **_options) -> int:
                                        date=today - timedelta(days=days_ago), description="演示：服务站获悉后登记")
             events += 1
     stdout.write(f"care: {visits} visits and {events} life events in {', '.join(DEMO_VILLAGES)}")
-    demo_liaison.seed(stdout=stdout)
     return visits
 

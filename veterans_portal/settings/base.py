@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "apps.registry",
     "apps.care",
     "apps.honors",
+    "apps.liaison",
 ]
 
 MIDDLEWARE = [

@@ -3,8 +3,10 @@ village's area, and its menu entry only led to an empty list)."""
 
 from django.db import migrations
 
-from apps.care.roles import LIAISON_READ
 from apps.core.roles import VILLAGE_STATION
+
+# As they were named when this migration was written (机关驻街 has since moved to apps/liaison).
+LIAISON_READ = ["care.view_liaisonpairing", "care.view_liaisontask"]
 
 
 def forwards(apps, schema_editor):

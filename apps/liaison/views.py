@@ -1,6 +1,6 @@
 """Pages of the bureau-to-street liaison (机关驻街): pairings, a pairing's monthly task list, the monthly
-summary per street and its xlsx export. Reads go through ``selectors_liaison``, writes through
-``services_liaison``; anything outside the user's area answers 404."""
+summary per street and its xlsx export. Reads go through ``selectors``, writes through
+``services``; anything outside the user's area answers 404."""
 
 from __future__ import annotations
 
@@ -25,11 +25,9 @@ from apps.core.forms import apply_errors
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 
-from . import exporting_liaison
-from . import selectors_liaison as selectors
-from . import services_liaison as services
+from . import exporting, selectors, services
 from .choices import LiaisonStatus
-from .forms_liaison import MonthForm, PairingForm, TaskForm, TaskReportForm
+from .forms import MonthForm, PairingForm, TaskForm, TaskReportForm
 from .models import LiaisonPairing, LiaisonTask
 
 
@@ -68,14 +66,14 @@ def _task_or_404(request, pk: int) -> LiaisonTask:
 class PairingListView(RoleRequiredMixin, View):
     """Departments and the streets they are paired with, with this month's progress."""
 
-    permission_required = "care.view_liaisontask"
+    permission_required = "liaison.view_liaisontask"
 
     def get(self, request):
         month = _month(request)
         streets = selectors.liaison_streets(user=request.user)
         street = streets.filter(pk=request.GET["street"]).first() if request.GET.get("street", "").isdigit() else None
         pairings = selectors.pairing_list(user=request.user, street=street, month=month)
-        return render(request, "care/liaison_pairing_list.html", {
+        return render(request, "liaison/pairing_list.html", {
             "pairings": pairings, "streets": streets, "street": street, **_month_context(month)})
 
 
@@ -83,12 +81,12 @@ class PairingFormView(RoleRequiredMixin, View):
     """New pairing (no ``pk``) or a change to one."""
 
     def get_permission_required(self):
-        return ["care.change_liaisonpairing" if "pk" in self.kwargs else "care.add_liaisonpairing"]
+        return ["liaison.change_liaisonpairing" if "pk" in self.kwargs else "liaison.add_liaisonpairing"]
 
     def _render(self, request, form, pairing):
         title = _("Edit pairing %(pairing)s") % {"pairing": pairing} if pairing else _("New liaison pairing")
         cancel = pairing and reverse("liaison:pairing_detail", args=[pairing.pk]) or reverse("liaison:pairing_list")
-        return render(request, "care/liaison_form.html", {"form": form, "title": title, "cancel_url": cancel})
+        return render(request, "liaison/form.html", {"form": form, "title": title, "cancel_url": cancel})
 
     def get(self, request, pk: int | None = None):
         pairing = _pairing_or_404(request, pk) if pk else None
@@ -113,7 +111,7 @@ class PairingFormView(RoleRequiredMixin, View):
 class PairingDetailView(RoleRequiredMixin, View):
     """A pairing's task list for one month, with the month switcher."""
 
-    permission_required = "care.view_liaisontask"
+    permission_required = "liaison.view_liaisontask"
 
     def get(self, request, pk: int):
         pairing = _pairing_or_404(request, pk)
@@ -121,7 +119,7 @@ class PairingDetailView(RoleRequiredMixin, View):
         may_plan = services.may_plan(request.user)
         previous_open = may_plan and pairing.is_active and selectors.has_open_items(
             user=request.user, pairing=pairing, month=services.month_shift(month, -1))
-        return render(request, "care/liaison_pairing_detail.html", {
+        return render(request, "liaison/pairing_detail.html", {
             "pairing": pairing, "tasks": selectors.liaison_task_list(user=request.user, pairing=pairing, month=month),
             "tally": selectors.pairing_month_tally(user=request.user, pairing=pairing, month=month),
             "may_plan": may_plan,
@@ -134,7 +132,7 @@ class TaskFormView(RoleRequiredMixin, View):
     feedback."""
 
     def get_permission_required(self):
-        return ["care.change_liaisontask" if "pk" in self.kwargs else "care.add_liaisontask"]
+        return ["liaison.change_liaisontask" if "pk" in self.kwargs else "liaison.add_liaisontask"]
 
     def _form(self, request, pairing, task, data=None):
         if task is not None and not services.may_plan(request.user):
@@ -155,7 +153,7 @@ class TaskFormView(RoleRequiredMixin, View):
         else:
             title = _("Edit task · %(pairing)s") % {"pairing": pairing}
         month = task.month if task else _month(request)
-        return render(request, "care/liaison_form.html", {
+        return render(request, "liaison/form.html", {
             "form": form, "title": title, "facts": task if isinstance(form, TaskReportForm) else None,
             "cancel_url": _month_url("liaison:pairing_detail", month, pk=pairing.pk)})
 
@@ -186,7 +184,7 @@ class TaskFormView(RoleRequiredMixin, View):
 
 
 @login_required
-@permission_required("care.add_liaisontask", raise_exception=True)
+@permission_required("liaison.add_liaisontask", raise_exception=True)
 @require_POST
 def month_copy(request, pk: int):
     """Carry last month's open items into the month shown."""
@@ -210,21 +208,21 @@ def month_copy(request, pk: int):
 class SummaryView(RoleRequiredMixin, View):
     """The monthly summary: a table per street, one row per paired department."""
 
-    permission_required = "care.view_liaisontask"
+    permission_required = "liaison.view_liaisontask"
 
     def get(self, request):
         month = _month(request)
         summary = selectors.liaison_month_summary(user=request.user, month=month)
-        return render(request, "care/liaison_summary.html", {"summary": summary, **_month_context(month)})
+        return render(request, "liaison/summary.html", {"summary": summary, **_month_context(month)})
 
 
 @login_required
-@permission_required("care.view_liaisontask", raise_exception=True)
+@permission_required("liaison.view_liaisontask", raise_exception=True)
 def summary_export(request):
     """The monthly summary as an xlsx workbook (what the user may see), logged."""
     month = _month(request)
     summary = selectors.liaison_month_summary(user=request.user, month=month)
-    content = exporting_liaison.summary_workbook(summary)
+    content = exporting.summary_workbook(summary)
     access_log_record(user=request.user, action=AccessAction.EXPORT, request=request,
                       object_repr=_("Liaison summary %(month)s") % {"month": f"{month:%Y-%m}"},
                       detail={"kind": "liaison_summary", "month": f"{month:%Y-%m}"})

@@ -8,7 +8,7 @@ import io
 import xlsxwriter
 from django.utils.translation import gettext as _
 
-from .selectors_liaison import MonthSummary, Tally
+from .selectors import MonthSummary, Tally
 
 
 def _numbers(tally: Tally) -> list:

@@ -1,4 +1,4 @@
-"""Permission-matrix rows of the bureau-to-street liaison (机关驻街). The pairing belongs to street A.
+"""Permission-matrix rows of the bureau-to-street liaison (机关驻街, apps/liaison). The pairing belongs to street A.
 
 Village stations do not read liaison work (a street's pairing lies outside a village's area): 403 for them."""
 
@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from apps.care import services_liaison as services
+from apps.liaison import services
 from tests.permissions import DISTRICT, MANAGERS, REDIRECT, Route
 from tests.versions import any_version
 
-VIEWERS = DISTRICT | frozenset({"street_a", "street_b"}) | MANAGERS  # care.view_liaisontask
-PLANNERS = frozenset({"bureau"})  # care.add_liaisonpairing, change_liaisonpairing, add_liaisontask
+VIEWERS = DISTRICT | frozenset({"street_a", "street_b"}) | MANAGERS  # liaison.view_liaisontask
+PLANNERS = frozenset({"bureau"})  # liaison.add_liaisonpairing, change_liaisonpairing, add_liaisontask
 STREET_A = DISTRICT | {"street_a", "manager_a"}  # who sees street A's pairing
-REPORTERS_A = PLANNERS | {"street_a", "manager_a"}  # care.change_liaisontask, in scope
-REPORTERS_OUT = frozenset({"street_b", "manager_b"})  # care.change_liaisontask, out of scope
+REPORTERS_A = PLANNERS | {"street_a", "manager_a"}  # liaison.change_liaisontask, in scope
+REPORTERS_OUT = frozenset({"street_b", "manager_b"})  # liaison.change_liaisontask, out of scope
 
 
 def objects(users, tree) -> dict:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import OrgUnit, User
 
-from . import selectors_liaison as selectors
+from . import selectors
 from .choices import LiaisonStatus
 from .models import LiaisonPairing
 

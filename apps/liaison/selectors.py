@@ -14,7 +14,7 @@ from apps.core.models import OrgUnit, User
 
 from .choices import LiaisonStatus
 from .models import LiaisonPairing, LiaisonTask
-from .services_liaison import OFFICER_ROLES
+from .services import OFFICER_ROLES
 
 
 def pairing_list(*, user: User, street: OrgUnit | None = None, month: date | None = None,

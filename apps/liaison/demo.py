@@ -13,7 +13,7 @@ from apps.core.models import OrgUnit, User
 
 from .choices import LiaisonStatus
 from .models import LiaisonPairing, LiaisonTask
-from .services_liaison import liaison_task_save, month_shift, month_start, pairing_save
+from .services import liaison_task_save, month_shift, month_start, pairing_save
 
 DEPARTMENTS = ["优抚科", "安置科", "就业创业科", "办公室"]
 # (item, day of the month it is due)
@@ -73,5 +73,5 @@ def seed(stdout=None, *, today: date | None = None, **_options) -> int:
                                   inspection_notes=notes)
                 created += 1
     if stdout is not None:
-        stdout.write(f"care: liaison pairings={len(streets)} tasks created={created}")
+        stdout.write(f"liaison: pairings={len(streets)} tasks created={created}")
     return created

@@ -13,12 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from apps.care import selectors_liaison as selectors
-from apps.care import services_liaison as services
-from apps.care.choices import LiaisonStatus
-from apps.care.models import LiaisonPairing, LiaisonTask
 from apps.core.choices import Role
 from apps.core.models import AccessLog
+from apps.liaison import selectors, services
+from apps.liaison.choices import LiaisonStatus
+from apps.liaison.models import LiaisonPairing, LiaisonTask
 from tests.conftest import login
 from tests.versions import any_version
 
@@ -307,7 +306,7 @@ def test_pairing_list_shows_only_what_the_user_sees(client, users, pairing_a, pa
     client.logout()
     login(client, users["village_a1"])  # villages have no liaison work: no menu entry, no page
     assert client.get(reverse("liaison:pairing_list")).status_code == 403
-    assert 'data-nav="care_liaison"' not in client.get(reverse("care:worklist")).content.decode()
+    assert 'data-nav="liaison"' not in client.get(reverse("care:worklist")).content.decode()
 
 
 def test_bureau_creates_a_pairing_and_a_task(client, users, tree):
@@ -427,7 +426,7 @@ def test_pairing_detail_query_count_is_flat(client, users, pairing_a):
 
 
 def test_demo_seed_is_idempotent(users, tree):
-    from apps.care import demo_liaison
+    from apps.liaison import demo as demo_liaison
 
     first = demo_liaison.seed(io.StringIO())
     assert first > 0

@@ -1,7 +1,7 @@
 """Writes of the bureau-to-street liaison (机关驻街): pairings, monthly task items, copying a month forward.
 
-Who may change what is decided here, not in the forms: bureau staff (``care.add_liaisontask``) plan the
-items and write inspection notes; street stations (``care.change_liaisontask`` only) report progress on
+Who may change what is decided here, not in the forms: bureau staff (``liaison.add_liaisontask``) plan the
+items and write inspection notes; street stations (``liaison.change_liaisontask`` only) report progress on
 the items of their own street, that is, the status and their feedback.
 """
 
@@ -24,8 +24,8 @@ from apps.core.models import OrgUnit, User
 from .choices import LiaisonStatus
 from .models import LiaisonPairing, LiaisonTask
 
-PLAN_PERMISSION = "care.add_liaisontask"  # plan items, set owners and dates, write inspection notes
-REPORT_PERMISSION = "care.change_liaisontask"  # report status and feedback
+PLAN_PERMISSION = "liaison.add_liaisontask"  # plan items, set owners and dates, write inspection notes
+REPORT_PERMISSION = "liaison.change_liaisontask"  # report status and feedback
 TASK_FIELDS = ("month", "item", "owner", "due_date", "status", "completed_on", "feedback", "inspection_notes")
 REPORT_FIELDS = frozenset({"status", "feedback"})
 # Who can be a liaison officer: bureau staff and leadership, or station staff of the paired street.
