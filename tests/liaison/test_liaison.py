@@ -303,6 +303,7 @@ def test_pairing_list_shows_only_what_the_user_sees(client, users, pairing_a, pa
     login(client, users["street_a"])
     page = client.get(reverse("liaison:pairing_list")).content.decode()
     assert "优抚科" in page and "安置科" not in page
+    assert 'data-nav="liaison"' in page  # the liaison app's own menu entry
     client.logout()
     login(client, users["village_a1"])  # villages have no liaison work: no menu entry, no page
     assert client.get(reverse("liaison:pairing_list")).status_code == 403
