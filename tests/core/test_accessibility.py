@@ -105,6 +105,9 @@ SIGNED_IN_PAGES = [
     ("care:calendar", "street_a"),
     ("care:rule_list", "bureau"),
     ("care:campaign_list", "bureau"),
+    ("registry:import_upload", "street_a"),
+    ("core:orgunit_create", "admin"),
+    ("core:otp_setup", "street_a"),
 ]
 
 
@@ -124,6 +127,16 @@ def test_person_page_meets_the_basics(client, users, tree):
     response = client.get(reverse("registry:veteran_detail", args=[veteran.pk]))
     assert response.status_code == 200
     assert problems(response.content.decode()) == []
+
+
+@pytest.mark.django_db
+def test_detail_pages_meet_the_basics(client, users, tree):
+    login(client, users["admin"])
+    for url in (reverse("core:orgunit_detail", args=[tree["village_a1"].pk]),
+                reverse("core:user_detail", args=[users["village_a1"].pk])):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert problems(response.content.decode()) == [], url
 
 
 @pytest.mark.django_db
