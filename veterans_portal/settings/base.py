@@ -43,6 +43,7 @@ def database_config(url: str) -> dict:
     return config
 
 
+# Off unless asked for, also under `make run`: a debug page shows settings (DATABASE_URL among them).
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
