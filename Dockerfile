@@ -12,6 +12,7 @@ RUN apt-get update \
  && useradd --create-home --uid 1000 portal
 
 WORKDIR /app
+# Runtime packages only: no test, bench or lint tools in the image (those are in requirements-dev.lock).
 COPY requirements.lock pyproject.toml ./
 RUN pip install --no-cache-dir -r requirements.lock
 COPY . .

@@ -8,11 +8,12 @@ PORT ?= 8000
 
 .PHONY: run test venv lint migrate demo worker beat messages stop-db clean bench
 
-$(STAMP): requirements.lock pyproject.toml
+# The development venv: runtime (requirements.lock, what the image installs) plus tests, bench and lint tools.
+$(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet -r requirements-dev.lock
 	@touch $(STAMP)
 
 venv: $(STAMP)

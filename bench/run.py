@@ -105,11 +105,25 @@ def describe_machine() -> None:
         f"(shared_buffers {buffers}, random_page_cost {page_cost}, work_mem {work_mem})")
 
 
+def ensure_schema() -> None:
+    """Migrate first when the database is empty or behind, so a freshly created database can be benched."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        log(f"schema: {len(pending)} migrations to apply, migrating …")
+        call_command("migrate", interactive=False, verbosity=0)
+
+
 def ensure_veterans(n: int) -> int:
     from django.core.management import call_command
 
     from apps.registry.models import Veteran
 
+    ensure_schema()
     present = Veteran.objects.count()
     if present < n:
         log(f"seeding: {present} veterans present, seeding up to {n} …")
@@ -394,9 +408,11 @@ def bench_pdf(*, street_user, street, repeat: int = 5) -> None:
     from apps.registry import pdf, selectors
     from apps.registry.models import Veteran
 
-    rich = (Veteran.objects.visible_to(street_user).active().filter(org_unit__path__startswith=street.path)
-            .annotate(nf=Count("family", distinct=True), nc=Count("care", distinct=True)).filter(nf__gt=0, nc__gt=0)
-            .order_by("id").first())
+    in_street = Veteran.objects.visible_to(street_user).active().filter(org_unit__path__startswith=street.path)
+    rich = (in_street.annotate(nf=Count("family", distinct=True), nc=Count("care", distinct=True))
+            .filter(nf__gt=0, nc__gt=0).order_by("id").first())
+    if rich is None:  # a small seed may have nobody with both family and care records in the street
+        rich = in_street.order_by("id").first()
     veteran = selectors.veteran_detail(user=street_user, pk=rich.pk)
     times = []
     for _ in range(repeat + 1):

@@ -148,12 +148,6 @@ def key_recipient_codes() -> tuple[int, ...]:
     return tuple(code.pk for code in codes if code.is_key_recipient)
 
 
-def has_selector(rule: VisitRule) -> bool:
-    return bool(rule.everyone or rule.key_recipients_only or rule.min_age is not None or rule.max_age is not None
-                or rule.care_categories.exists() or rule.categories.exists() or rule.discharge_modes.exists()
-                or rule.tags.exists() or rule.org_units.exists())
-
-
 # --- rows to insert ------------------------------------------------------------------------------
 
 COLUMNS = ("rule_id", "veteran_id", "org_unit_id", "occasion_id", "campaign_id", "life_event_id", "period_key",

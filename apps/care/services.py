@@ -6,7 +6,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -504,7 +504,4 @@ def escalate(*, on: date) -> int:
 def overdue_days(task: DueVisit, on: date | None = None) -> int:
     return max(0, ((on or timezone.localdate()) - task.due_date).days)
 
-
-def next_week(on: date) -> date:
-    return on + timedelta(days=6 - on.weekday())
 

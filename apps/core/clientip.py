@@ -21,7 +21,7 @@ def _valid(address: str) -> str | None:
 
 
 def client_ip(request) -> str | None:
-    hops = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    hops = settings.TRUSTED_PROXY_COUNT
     if hops:
         chain = [part for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
         if len(chain) >= hops and (address := _valid(chain[-hops])):

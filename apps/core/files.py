@@ -230,7 +230,7 @@ def job_grants_hold(user: User, job: Job) -> bool:
 
 
 def generated_files_ttl() -> timedelta:
-    return timedelta(days=max(1, int(getattr(settings, "GENERATED_FILES_TTL_DAYS", 7))))
+    return timedelta(days=max(1, settings.GENERATED_FILES_TTL_DAYS))
 
 
 def job_expires_at(job: Job) -> datetime | None:

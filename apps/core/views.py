@@ -563,5 +563,11 @@ def error_500(request):
 
 
 def csrf_failure(request, reason=""):
-    return render(request, "403.html", {"csrf": True}, status=403)
+    """CSRF_FAILURE_VIEW: a form sent with an expired or missing token gets the Chinese "form expired" page,
+    with a link back to the page the form was on (only when that page is on this site)."""
+    back = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        back = "/"
+    return render(request, "403.html", {"csrf": True, "back": back}, status=403)
 

@@ -54,7 +54,7 @@ PAGING_PARAMS = ("after", "before", "page", "cursor")
 
 def sync_max_rows() -> int:
     """Exports above this many rows need a reason and run in the background."""
-    return int(getattr(settings, "REGISTRY_EXPORT_SYNC_MAX_ROWS", 5000))
+    return settings.REGISTRY_EXPORT_SYNC_MAX_ROWS
 
 
 @dataclass(frozen=True)

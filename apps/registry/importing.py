@@ -76,26 +76,26 @@ REASON_HEADER = "错误原因"
 
 def sync_max_rows() -> int:
     """Imports with more rows than this run in the background."""
-    return getattr(settings, "REGISTRY_IMPORT_SYNC_MAX_ROWS", 2000)
+    return settings.REGISTRY_IMPORT_SYNC_MAX_ROWS
 
 
 def max_upload_bytes() -> int:
-    return getattr(settings, "REGISTRY_IMPORT_MAX_MB", 50) * 1024 * 1024
+    return settings.REGISTRY_IMPORT_MAX_MB * 1024 * 1024
 
 
 def max_unzipped_bytes() -> int:
     """An xlsx declaring more content than this is refused before anything is read (zip bombs)."""
-    return getattr(settings, "REGISTRY_IMPORT_MAX_UNZIPPED_MB", 500) * 1024 * 1024
+    return settings.REGISTRY_IMPORT_MAX_UNZIPPED_MB * 1024 * 1024
 
 
 def max_cells() -> int:
     """A sheet declaring (dimension) or holding more cells than this is refused."""
-    return getattr(settings, "REGISTRY_IMPORT_MAX_CELLS", 10_000_000)
+    return settings.REGISTRY_IMPORT_MAX_CELLS
 
 
 def sync_max_bytes() -> int:
     """Files whose content (unzipped) is larger are read in the background even when they have few rows."""
-    return getattr(settings, "REGISTRY_IMPORT_SYNC_MAX_MB", 5) * 1024 * 1024
+    return settings.REGISTRY_IMPORT_SYNC_MAX_MB * 1024 * 1024
 
 
 class ImportFileError(Exception):

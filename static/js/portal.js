@@ -20,20 +20,6 @@ document.addEventListener("htmx:afterOnLoad", function (event) {
     tab.classList.add("active");
   }
 });
-document.addEventListener("click", function (event) {
-  // Worklist "no longer needed": one form for the page, aimed at the row's task.
-  var button = event.target.closest("[data-action=cancel-task]");
-  if (!button) { return; }
-  var modal = document.getElementById("cancel-task-modal");
-  var form = document.getElementById("cancel-task-form");
-  if (!modal || !form) { return; }
-  form.action = button.dataset.cancelUrl;
-  form.dataset.confirm = button.dataset.confirm;
-  form.reset();
-  modal.querySelector("[data-cancel-person]").textContent = button.dataset.person;
-  modal.addEventListener("shown.bs.modal", function () { form.querySelector("[name=reason]").focus(); }, { once: true });
-  bootstrap.Modal.getOrCreateInstance(modal).show();
-});
 // The register's search box: a full ID number never goes into a URL (server logs, browser history). It is posted to
 // the search view, which answers with the list under a look-up token (?idt=…); the digits of a number being typed
 // are not sent at all. Name, pinyin and phone searches stay ordinary GET requests.

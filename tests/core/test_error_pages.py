@@ -7,6 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import login
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # A signed-in browser (a session cookie) asks for a page while PostgreSQL cannot be reached.
@@ -46,3 +52,24 @@ def test_local_settings_keep_debug_off_unless_asked():
     on = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env={**env, "DEBUG": "true"}, capture_output=True,
                         text=True, timeout=120)
     assert on.stdout.strip().splitlines()[-1] == "True", on.stderr[-2000:]
+
+
+@pytest.mark.django_db
+def test_form_without_csrf_token_gets_the_chinese_form_expired_page(users):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("login"), {"username": "street_a", "password": "x"},
+                           HTTP_REFERER="http://testserver/account/login/?next=/veterans/")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "表单已过期，请刷新页面后重试" in html
+    assert 'href="http://testserver/account/login/?next=/veterans/"' in html  # back to the form's page
+    assert "CSRF verification failed" not in html
+    assert 'href="#content"' in html
+
+    login(client, users["street_a"])
+    response = client.post(reverse("password_change"), {}, HTTP_REFERER="https://elsewhere.example/")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "表单已过期，请刷新页面后重试" in html
+    assert 'href="/">' in html  # another site's address is never linked
+    assert "elsewhere.example" not in html

@@ -43,9 +43,12 @@ def database_config(url: str) -> dict:
     return config
 
 
+# Off unless asked for, also under `make run`: a debug page shows settings (DATABASE_URL among them).
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A form sent with an expired or missing CSRF token gets the Chinese "form expired" page, not Django's English one.
+CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -73,7 +76,6 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_celery_beat",
-    "import_export",
     "csp",
     "apps.core",
     "apps.registry",

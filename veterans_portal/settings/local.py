@@ -3,10 +3,9 @@
 import warnings
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASE_URL, MIDDLEWARE, database_config, env
+from .base import BASE_DIR, DATABASE_URL, DEBUG, MIDDLEWARE, database_config, env
 
-# Off unless asked for: a debug page shows settings (DATABASE_URL among them) to whoever triggers an error.
-DEBUG = env.bool("DEBUG", default=False)
+# DEBUG comes from base.py: off unless asked for (a debug page shows settings to whoever triggers an error).
 # Static files are served by WhiteNoise straight from static/ (runserver serves them only with DEBUG on).
 MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
 WHITENOISE_USE_FINDERS = True
