@@ -66,12 +66,14 @@ class HeaderCell:
 
 @dataclass(frozen=True)
 class Watermark:
-    user: User
+    user: User | None  # None only where no user is known (a file made by the system)
     when: datetime
     filters: list[str] = field(default_factory=list)
 
     @property
     def who(self) -> str:
+        if self.user is None:
+            return "—"
         return f"{self.user.real_name or self.user.username}（{self.user.username}）"
 
     @property
@@ -123,7 +125,7 @@ def write_xlsx(
     rows: Iterable[Sequence],
     watermark: Watermark,
     header_rows: Sequence[Sequence[HeaderCell]] | None = None,
-    totals: dict[int, str] | None = None,
+    totals: dict[int, str | int | float | Decimal] | None = None,
     title: str | None = None,
     progress: Callable[[int], None] | None = None,
     progress_every: int = PROGRESS_EVERY,
@@ -132,7 +134,8 @@ def write_xlsx(
     """Write a title, the watermark and filters, the header block, ``rows`` and an optional totals row.
 
     ``rows`` are tuples in ``columns`` order, read once as they stream; ``None`` and ``""`` leave a cell empty.
-    ``totals`` maps a column index to ``"sum"`` (the column's sum, as a formula with its value) or to a label.
+    ``totals`` maps a column index to ``"sum"`` (the column's sum, as a formula with its value), to a label, or to
+    a number computed by the caller (a rate, a total that is not the sum of the rows above).
     ``progress(done)`` is called every ``progress_every`` rows. Returns the number of data rows written.
     """
     columns = list(columns)
@@ -167,7 +170,8 @@ def write_xlsx(
     sheet.set_header(f"&L&\"-,Bold\"{_page_text(title, 80)}&R{_page_text(watermark.line, 160)}")
     # The translation keeps Excel's codes: &P is the page number, &N the number of pages.
     page = _("Page &P of &N")
-    sheet.set_footer("&L" + _page_text(watermark.filters_line, HEADER_FOOTER_MAX - len(page) - 8) + "&R" + page)
+    footer = f"{watermark.line}    {watermark.filters_line}"
+    sheet.set_footer("&L" + _page_text(footer, HEADER_FOOTER_MAX - len(page) - 8) + "&R" + page)
     sheet.set_landscape()
     sheet.set_paper(9)  # A4
     sheet.fit_to_pages(1, 0)
@@ -244,6 +248,8 @@ def write_xlsx(
                     sheet.write_formula(row_index, col, f"=SUM({first}:{last})", style, value)
                 else:
                     write_number(row_index, col, 0, style)
+            elif isinstance(how, int | float | Decimal) and not isinstance(how, bool):
+                write_number(row_index, col, float(how) if isinstance(how, Decimal) else how, style)
             elif how:
                 write_string(row_index, col, str(how), total_formats["text"])
             else:
