@@ -127,3 +127,20 @@ def test_csv_neutralises_formulas_and_streams():
     response = csv_response("审计.csv", ["a"], [("b",)])
     assert response["Content-Type"] == "text/csv; charset=utf-8" and "attachment" in response["Content-Disposition"]
     assert b"".join(response.streaming_content).decode() == "\ufeffa\r\nb\r\n"
+
+
+def test_totals_may_be_numbers_the_caller_computed(user):
+    columns = [XlsxColumn("街道"), XlsxColumn("事项", "int"), XlsxColumn("按时办结", "percent")]
+    rows = [("甲", 4, 0.5), ("甲合计", 4, 0.5), ("乙", 2, None)]
+    count, out = write(user, rows, columns=columns, totals={0: "全区合计", 1: 6, 2: 0.25})
+    sheet = openpyxl.load_workbook(out).active
+    assert count == 3 and [c.value for c in sheet[8]] == ["全区合计", 6, 0.25]
+    assert sheet["C8"].number_format == "0%" and sheet["A8"].font.bold
+
+
+def test_a_file_made_by_the_system_names_nobody(db):
+    out = io.BytesIO()
+    write_xlsx(out, sheet_title="系统", columns=[XlsxColumn("名")], rows=[("a",)], watermark=Watermark(None, WHEN))
+    out.seek(0)
+    book = openpyxl.load_workbook(out)
+    assert "—" in book.active["A2"].value and book.properties.creator == "—"
