@@ -520,15 +520,15 @@ def child(task: str, args: dict) -> None:
         elif task == "export-xlsxwriter":
             import xlsxwriter
 
-            from apps.registry.choices import Sex, VeteranStatus
+            from apps.core.exports.xlsx import EXCEL_EPOCH
 
             # The same cells, already in memory (the query is not timed), written with XlsxWriter's typed
             # calls: the floor any xlsx export of these rows can reach.
             queryset = selectors.veteran_filterset(user=user, params=exporting.export_params(query)).qs
             rows = list(queryset.values_list(*[c.lookup for c in exporting.COLUMNS]))
-            labels = {"sex": {k: str(v) for k, v in Sex.choices}, "status": {k: str(v) for k, v in VeteranStatus.choices}}
-            kinds = [c.kind for c in exporting.COLUMNS]
-            epoch = exporting.EXCEL_EPOCH
+            labels = {c.lookup: {k: str(v) for k, v in c.labels.items()} for c in exporting.COLUMNS if c.labels}
+            kinds = [c.lookup if c.labels else c.kind for c in exporting.COLUMNS]
+            epoch = EXCEL_EPOCH
             gc.collect()
             gc.freeze()  # the prefetched rows are not the writer's garbage to scan
             started = time.perf_counter()

@@ -222,7 +222,7 @@ class Job(models.Model):
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     # The last sign of life: queued, started, or progress written. A waiting or running job without one for
-    # JOB_STUCK_AFTER_MINUTES is failed with a reason (services.jobs_fail_stuck) and can be run again.
+    # JOB_STUCK_AFTER_MINUTES is failed with a reason (jobs.jobs_fail_stuck) and can be run again.
     heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
 
     objects = OwnedQuerySet.as_manager()

@@ -6,7 +6,7 @@ ways; ID numbers typed into number cells (precision lost: an error, never "repai
 
 Flow: ``import_job_create`` stores the upload on a ``core.Job``; ``import_job_run`` runs its phase, a dry run
 (``preview``) or the write (``commit``), in the request for small files or in a Celery task
-(``tasks_import``) for large ones. ``veteran_import`` is the engine, also used by the ``import_veterans``
+(job kind ``registry.import``) for large ones. ``veteran_import`` is the engine, also used by the ``import_veterans``
 command: rows are streamed, validated in Python in chunks (code tables, units and existing records are looked
 up in bulk per chunk, never per row) and written with bulk inserts and ``INSERT … ON CONFLICT (id_number_hash)
 DO UPDATE`` inside one transaction, so an interrupted import leaves nothing and re-running it upserts again.
@@ -57,7 +57,7 @@ from .services import duplicate_message, name_pinyin
 
 logger = logging.getLogger(__name__)
 
-JOB_KIND = "registry.import_veterans"  # also the Celery task's name (the download centre re-runs jobs by kind)
+JOB_KIND = "registry.import"  # registered in apps/registry/jobs.py (the download centre re-runs jobs by kind)
 PERMISSION = "registry.import_veteran"
 CHUNK = 2000  # rows validated and written together: one look-up of existing records, one bulk insert
 HEADER_SCAN_ROWS = 10  # the header row is looked for among the first rows of a sheet
@@ -2052,11 +2052,9 @@ def import_job_in_background(job: Job) -> bool:
 def import_job_dispatch(job: Job) -> None:
     """Run the job's phase now (small sheets) or in a Celery task after the current transaction commits."""
     if import_job_in_background(job):
-        from apps.core.services import job_enqueue
+        from apps.core import jobs
 
-        from .tasks_import import veteran_import_task
-
-        job_enqueue(job, veteran_import_task)  # Redis down: the job fails at once with 后台服务暂不可用
+        jobs.start(job)  # Redis down: the job fails at once with 后台服务暂不可用
     else:
         import_job_run(job_pk=job.pk, report_progress=False)
         job.refresh_from_db()
