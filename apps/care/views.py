@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from apps.core import concurrency
@@ -24,7 +25,8 @@ from apps.core.forms import apply_errors
 from apps.core.models import OrgUnit
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
-from apps.registry.models import Veteran
+from apps.core.views_kit import ServiceFormView
+from apps.registry.selectors import person_or_404
 
 from . import rows, selectors, services
 from .choices import TaskStatus
@@ -45,8 +47,7 @@ def _tab_labels() -> list[tuple[str, str]]:
             ("open", _("All open")), ("escalated", _("Escalated")), ("done", _("Done"))]
 
 
-def _veteran_or_404(request, pk: int) -> Veteran:
-    return get_object_or_404(Veteran.objects.visible_to(request.user).select_related("org_unit"), pk=pk)
+_veteran_or_404 = person_or_404
 
 
 def _next_url(request, default: str) -> str:
@@ -201,32 +202,28 @@ class VisitPhotoView(RoleRequiredMixin, View):
 # --- life events --------------------------------------------------------------------------------
 
 
-class LifeEventCreateView(RoleRequiredMixin, View):
+class LifeEventCreateView(ServiceFormView):
     """六必访: record what happened to a person; the must-visit rules give the station a task."""
 
     permission_required = "care.add_lifeevent"
+    form_class, template_name, form_id = LifeEventForm, "care/event_form.html", "event-form"
+    success_message = gettext_lazy("Event recorded. The visit it calls for is on the worklist.")
 
-    def _render(self, request, form, veteran):
-        return render(request, "care/event_form.html", {
-            "form": form, "veteran": veteran,
-            "title": _("Record a life event · %(name)s") % {"name": veteran.name}})
+    def load(self) -> None:
+        self.veteran = _veteran_or_404(self.request, self.kwargs["pk"])
 
-    def get(self, request, pk: int):
-        veteran = _veteran_or_404(request, pk)
-        return self._render(request, LifeEventForm(), veteran)
+    def get_title(self) -> str:
+        return _("Record a life event · %(name)s") % {"name": self.veteran.name}
 
-    def post(self, request, pk: int):
-        veteran = _veteran_or_404(request, pk)
-        form = LifeEventForm(request.POST)
-        if form.is_valid():
-            try:
-                services.life_event_record(actor=request.user, veteran=veteran, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Event recorded. The visit it calls for is on the worklist."))
-                return redirect(f"{veteran.get_absolute_url()}?tab=visits")
-        return self._render(request, form, veteran)
+    def get_cancel_url(self) -> str:
+        return f"{self.veteran.get_absolute_url()}?tab=visits"
+
+    def get_context_data(self, form) -> dict:
+        return super().get_context_data(form) | {"veteran": self.veteran}
+
+    def perform(self, data: dict) -> str:
+        services.life_event_record(actor=self.request.user, veteran=self.veteran, **data)
+        return self.get_cancel_url()
 
 
 # --- calendar -----------------------------------------------------------------------------------

@@ -6,15 +6,3 @@ class RegistryConfig(AppConfig):
     name = "apps.registry"
     label = "registry"
     verbose_name = _("Veteran registry")
-
-    def ready(self) -> None:
-        from apps.core import navigation
-        from apps.core.navigation import NavItem
-
-        from . import hooks
-
-        hooks.register_outbox()
-
-        navigation.register(NavItem("veterans", _("Veterans"), "registry:veteran_list", "person-vcard",
-                                    "registry.view_veteran", order=10))
-
