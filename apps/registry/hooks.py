@@ -115,11 +115,14 @@ def register() -> None:
     """The registry's menu entry, its own person tabs and its outbox kind (apps.core.discovery). Care work
     runs on the reminders queue; with the broker down a changed record's tasks are recomputed in the web
     process (README "Redis down")."""
-    from apps.core import navigation
+    from apps.core import navigation, reference
     from apps.core.navigation import NavItem
     from apps.core.outbox import register as register_outbox
 
+    from .models import Code
     from .tabs import TABS
+
+    reference.use_code_model(Code)
 
     navigation.register(NavItem("veterans", _("Veterans"), "registry:veteran_list", "person-vcard",
                                 "registry.view_veteran", order=10))

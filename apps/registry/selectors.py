@@ -11,10 +11,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.core import reference
 from apps.core.choices import AccessAction
 from apps.core.models import AccessLog, User
 
-from . import reference
 from .filters import IdSearch, VeteranFilterSet
 from .models import Code, ExportedVeteran, Veteran
 

@@ -16,12 +16,13 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
+from apps.core import reference
 from apps.core.choices import AccessAction
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 from apps.core.views_kit import ServiceFormView
 
-from . import filters, hooks, reference, selectors, services
+from . import filters, hooks, selectors, services
 from .forms import (
     AttachmentForm,
     CardCreateForm,
