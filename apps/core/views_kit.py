@@ -110,6 +110,7 @@ class ServiceFormView(RoleRequiredMixin, View):
         form = self.make_form(request.POST, request.FILES)
         if self.versioned:
             concurrency.require_version(form, self.edited())
+        self.form = form  # for a ``perform`` that needs the bound form (a ModelForm's instance, its m2m)
         if form.is_valid():
             try:
                 result = self.perform(dict(form.cleaned_data))
