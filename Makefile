@@ -32,6 +32,7 @@ run: demo
 
 lint: venv
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	DJANGO_SETTINGS_MODULE=veterans_portal.settings.test $(PY) manage.py makemigrations --check --dry-run
 
 test: lint

@@ -45,9 +45,11 @@ WORKLIST_MS = 80.0
 def reset_tasks() -> None:
     from django.db import connection
 
+    from apps.care.models import Campaign, CareRun, DueVisit
+
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE care_duevisit, care_carerun")
-        cursor.execute("DELETE FROM care_campaign")
+        cursor.execute(f"TRUNCATE {DueVisit._meta.db_table}, {CareRun._meta.db_table}")
+        cursor.execute(f"DELETE FROM {Campaign._meta.db_table}")  # noqa: S608 - a table name from the model
 
 
 def bench_nightly() -> None:
@@ -67,7 +69,7 @@ def bench_nightly() -> None:
         emit(f"nightly_run_{label}_tasks_created", run.created, "tasks", 0 if label == "second" else run.created)
         if label == "first":
             with connection.cursor() as cursor:
-                cursor.execute("VACUUM ANALYZE care_duevisit")
+                cursor.execute(f"VACUUM ANALYZE {DueVisit._meta.db_table}")
     emit("open_tasks_in_district", DueVisit.objects.open().count(), "tasks", 1)
 
 

@@ -137,9 +137,14 @@ def ensure_veterans(n: int) -> int:
     return Veteran.objects.count()
 
 
-VACUUMED_TABLES = ("registry_veteran", "registry_veteran_categories", "registry_veteran_tags", "registry_familymember",
-                   "registry_careentitlement", "registry_preferentialcard", "registry_cardevent",
-                   "registry_veteranevent", "core_orgunit", "registry_code", "core_accesslog")
+def vacuumed_tables() -> list[str]:
+    """The tables a bulk load fills (names from the models)."""
+    from apps.core.models import AccessLog, OrgUnit
+    from apps.registry.models import CardEvent, CareEntitlement, Code, FamilyMember, PreferentialCard, Veteran
+
+    models = (Veteran, Veteran.categories.through, Veteran.tags.through, FamilyMember, CareEntitlement,
+              PreferentialCard, CardEvent, Veteran.pgh_event_model, OrgUnit, Code, AccessLog)
+    return [model._meta.db_table for model in models]
 
 
 def vacuum_if_needed(*, force: bool = False) -> None:
@@ -149,7 +154,7 @@ def vacuum_if_needed(*, force: bool = False) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT relname, n_live_tup, n_dead_tup, last_analyze, last_autoanalyze FROM pg_stat_user_tables "
-                       "WHERE relname = ANY(%s)", [list(VACUUMED_TABLES)])
+                       "WHERE relname = ANY(%s)", [vacuumed_tables()])
         stale = [name for name, live, dead, analyzed, auto in cursor.fetchall()
                  if force or dead > 0.1 * max(live, 1000) or (analyzed is None and auto is None)]
         started = time.monotonic()

@@ -27,17 +27,17 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture
 def roles(db) -> None:
-    """Reference data seeded by migrations (roles, code tables). A transactional test's flush empties
-    those tables, so they are restored here, idempotently, for the tests that follow it."""
+    """Reference data: the role grants applied after migrate (each app's roles.py), the code tables seeded by
+    migrations. A transactional test's flush empties those tables, so they are restored here, idempotently
+    and through the same function as after migrate, for the tests that follow it."""
     import importlib
 
     from django.apps import apps
 
-    from apps.core.roles import all_role_permissions, grant
+    from apps.core.discovery import grant_roles
     from apps.registry.models import Code
 
-    for permissions, labels in all_role_permissions():
-        grant(permissions, app_labels=labels)
+    grant_roles()
     if not Code.objects.exists():
         importlib.import_module("apps.registry.migrations.0002_seed_code_tables").seed(apps, None)
     from apps.care.models import Occasion

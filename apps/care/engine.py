@@ -26,7 +26,8 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from lunar_python import Lunar
 
-from apps.registry import reference
+from apps.core import reference
+from apps.core.sql import Placeholder, Statement, StatementCache
 from apps.registry.choices import CodeKind, VeteranStatus
 from apps.registry.models import CareEntitlement, Veteran
 
@@ -174,6 +175,9 @@ def _constant(value, field: models.Field):
     return Value(value, output_field=field)
 
 
+# The birth date column, for the raw birthday arithmetic (names from the model, quoted).
+BIRTH_DATE = f'"{Veteran._meta.db_table}"."{Veteran._meta.get_field("birth_date").column}"'
+
 # A typed NULL: the SELECTs are joined with UNION ALL, where an untyped NULL would be taken for text.
 NULL_ID = Cast(Value(None), models.BigIntegerField())
 
@@ -213,14 +217,14 @@ def _rows(rule: VisitRule, on: date, ids, id_range: tuple[int, int] | None, *, n
     elif rule.kind == RuleKind.BIRTHDAY:
         horizon = on + timedelta(days=rule.lead_days)
         for year in sorted({on.year, horizon.year}):
-            birthday = RawSQL("(registry_veteran.birth_date + make_interval(years => %s - "
-                              "extract(year from registry_veteran.birth_date)::int))::date", (year,),
+            birthday = RawSQL(f"({BIRTH_DATE} + make_interval(years => %s - "  # noqa: S611 - names from the model
+                              f"extract(year from {BIRTH_DATE})::int))::date", (year,),
                               output_field=models.DateField())
             qs = base.annotate(r_birthday=birthday).filter(r_birthday__gte=on, r_birthday__lte=horizon)
             if rule.min_age is not None:
                 qs = qs.filter(birth_date__lt=date(year - rule.min_age + 1, 1, 1))
-            opens = RawSQL("(registry_veteran.birth_date + make_interval(years => %s - "
-                           "extract(year from registry_veteran.birth_date)::int) - make_interval(days => %s))::date",
+            opens = RawSQL(f"({BIRTH_DATE} + make_interval(years => %s - "  # noqa: S611 - names from the model
+                           f"extract(year from {BIRTH_DATE})::int) - make_interval(days => %s))::date",
                            (year, rule.lead_days), output_field=models.DateField())
             qs = qs.annotate(**common, r_campaign=NULL_ID,
                              r_event=NULL_ID,
@@ -295,17 +299,9 @@ def _insert(statement: tuple[str, list]) -> int:
 # placeholders for the ids and the clock, then run with the values bound.
 
 
-class _Placeholder:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<{self.name}>"
-
-
-IDS = _Placeholder("ids")
-NOW = _Placeholder("now")
-_COMPILED: dict = {}
+IDS = Placeholder("ids")
+NOW = Placeholder("now")
+_COMPILED = StatementCache(maxsize=64)  # a new day or new rules: the old statements are not needed any more
 
 
 # ``__any_of`` (one array parameter, the same SQL for any number of ids): apps/core/lookups.py.
@@ -320,17 +316,8 @@ def rules_key(rules: Sequence[VisitRule]) -> tuple:
     return key
 
 
-def _compiled(key: tuple, build) -> tuple[str, list]:
-    found = _COMPILED.get(key)
-    if found is None:
-        if len(_COMPILED) >= 64:  # a new day or new rules: the old statements are not needed any more
-            _COMPILED.clear()
-        found = _COMPILED[key] = build()
-    return found
-
-
-def _bind(params: list, *, ids: list[int], now) -> list:
-    return [ids if p is IDS else now if p is NOW else p for p in params]
+def _compiled(key: tuple, build) -> Statement:
+    return _COMPILED.get(key, lambda: Statement.compile(*build(), (IDS, NOW)))
 
 
 def load_rules(queryset=None) -> list[VisitRule]:
@@ -370,9 +357,9 @@ def generate_all(rules: Sequence[VisitRule], on: date, *, ids: Sequence[int] | N
                                     for select in _rows(rule, on, None, id_range, campaigns=campaigns)]))
     # A few people (a record changed): the same SQL every time for these rules on this day, compiled once.
     key = ("insert", rules_key(rules), on, tuple(sorted((k, c.pk) for k, c in campaigns.items())))
-    sql, params = _compiled(key, lambda: _insert_sql([
+    statement = _compiled(key, lambda: _insert_sql([
         select for rule in rules for select in _rows(rule, on, IDS, None, now=NOW, campaigns=campaigns)]))
-    return _insert((sql, _bind(params, ids=list(ids), now=timezone.now())))
+    return _insert((statement.sql, statement.bind(ids=list(ids), now=timezone.now())))
 
 
 def generate_chunk(rules: Sequence[VisitRule], on: date, id_range: tuple[int, int]) -> Counter:
@@ -436,14 +423,15 @@ def cancel_stale(rule: VisitRule | None, on: date, *, ids: Iterable[int] | None 
             return "", []
         sql, params = tasks.filter(condition).values("pk").query.get_compiler(using=tasks.db).as_sql()
         table = DueVisit._meta.db_table
-        return (f"UPDATE {table} SET status = %s, closed_at = %s WHERE id IN ({sql})",  # noqa: S608
+        pk = DueVisit._meta.pk.column
+        return (f"UPDATE {table} SET status = %s, closed_at = %s WHERE {pk} IN ({sql})",  # noqa: S608
                 [TaskStatus.CANCELLED, NOW, *params])
 
-    sql, params = _compiled(("cancel", rules_key(rules), on), build)
-    if not sql:
+    statement = _compiled(("cancel", rules_key(rules), on), build)
+    if not statement.sql:
         return 0
     with connection.cursor() as cursor:
-        cursor.execute(sql, _bind(params, ids=ids, now=now))
+        cursor.execute(statement.sql, statement.bind(ids=ids, now=now))
         return cursor.rowcount
 
 

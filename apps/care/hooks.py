@@ -33,24 +33,28 @@ def _changed(ids: list[int]) -> None:
     people_recompute(ids=ids)
 
 
-hooks.register_tab(PersonTab("visits", _("Visits"), "care/person_tab.html", _visits_context, "care.view_visit",
-                             order=10))
-hooks.register_history_source(_history)
-
-
 def _moved(ids: list[int]) -> None:
     from .services import person_records_follow
 
     person_records_follow(ids=ids)
 
 
-hooks.on_change(_changed)
-hooks.on_move(_moved)
-
-
-def register_outbox() -> None:
-    from apps.core.outbox import register
+def register() -> None:
+    """Called once by apps.core.discovery."""
+    from apps.core import navigation
+    from apps.core.navigation import NavItem
+    from apps.core.outbox import register as register_outbox
 
     from .services import RECOMPUTE_KIND, _recompute_from_outbox
 
-    register(RECOMPUTE_KIND, _recompute_from_outbox, queue="reminders", inline=True)
+    navigation.register(NavItem("care_worklist", _("Visits to make"), "care:worklist", "calendar-check",
+                                "care.view_duevisit", order=20))
+    # The calendar and the campaigns are opened from the worklist's header (the menu stays on one line).
+    navigation.register(NavItem("care_rules", _("Visit rules"), "care:rule_list", "sliders",
+                                "care.change_visitrule", order=23))
+    hooks.register_tab(PersonTab("visits", _("Visits"), "care/person_tab.html", _visits_context, "care.view_visit",
+                                 order=70))
+    hooks.register_history_source(_history)
+    hooks.on_change(_changed)
+    hooks.on_move(_moved)
+    register_outbox(RECOMPUTE_KIND, _recompute_from_outbox, queue="reminders", inline=True)

@@ -15,16 +15,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
-from apps.core import concurrency
 from apps.core.choices import AccessAction
 from apps.core.files import private_file_response
 from apps.core.forms import apply_errors
 from apps.core.models import OrgUnit
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
-from apps.registry.models import Veteran
+from apps.core.views_kit import ServiceFormView
+from apps.registry.selectors import person_or_404
 
 from . import rows, selectors, services
 from .choices import TaskStatus
@@ -45,8 +46,7 @@ def _tab_labels() -> list[tuple[str, str]]:
             ("open", _("All open")), ("escalated", _("Escalated")), ("done", _("Done"))]
 
 
-def _veteran_or_404(request, pk: int) -> Veteran:
-    return get_object_or_404(Veteran.objects.visible_to(request.user).select_related("org_unit"), pk=pk)
+_veteran_or_404 = person_or_404
 
 
 def _next_url(request, default: str) -> str:
@@ -201,32 +201,28 @@ class VisitPhotoView(RoleRequiredMixin, View):
 # --- life events --------------------------------------------------------------------------------
 
 
-class LifeEventCreateView(RoleRequiredMixin, View):
+class LifeEventCreateView(ServiceFormView):
     """六必访: record what happened to a person; the must-visit rules give the station a task."""
 
     permission_required = "care.add_lifeevent"
+    form_class, template_name, form_id = LifeEventForm, "care/event_form.html", "event-form"
+    success_message = gettext_lazy("Event recorded. The visit it calls for is on the worklist.")
 
-    def _render(self, request, form, veteran):
-        return render(request, "care/event_form.html", {
-            "form": form, "veteran": veteran,
-            "title": _("Record a life event · %(name)s") % {"name": veteran.name}})
+    def load(self) -> None:
+        self.veteran = _veteran_or_404(self.request, self.kwargs["pk"])
 
-    def get(self, request, pk: int):
-        veteran = _veteran_or_404(request, pk)
-        return self._render(request, LifeEventForm(), veteran)
+    def get_title(self) -> str:
+        return _("Record a life event · %(name)s") % {"name": self.veteran.name}
 
-    def post(self, request, pk: int):
-        veteran = _veteran_or_404(request, pk)
-        form = LifeEventForm(request.POST)
-        if form.is_valid():
-            try:
-                services.life_event_record(actor=request.user, veteran=veteran, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Event recorded. The visit it calls for is on the worklist."))
-                return redirect(f"{veteran.get_absolute_url()}?tab=visits")
-        return self._render(request, form, veteran)
+    def get_cancel_url(self) -> str:
+        return f"{self.veteran.get_absolute_url()}?tab=visits"
+
+    def get_context_data(self, form) -> dict:
+        return super().get_context_data(form) | {"veteran": self.veteran}
+
+    def perform(self, data: dict) -> str:
+        services.life_event_record(actor=self.request.user, veteran=self.veteran, **data)
+        return self.get_cancel_url()
 
 
 # --- calendar -----------------------------------------------------------------------------------
@@ -310,41 +306,37 @@ class RuleListView(RoleRequiredMixin, View):
         return render(request, "care/rule_list.html", {"rules": rules})
 
 
-class RuleEditView(RoleRequiredMixin, View):
+class RuleEditView(ServiceFormView):
     """One visit rule in the browser; ``services.rule_save`` validates it and recomputes its tasks."""
 
     permission_required = "care.change_visitrule"
+    form_class, template_name, versioned = VisitRuleForm, "care/rule_form.html", True
+    form_id, cancel_url = "rule-form", "care:rule_list"
+    success_message = gettext_lazy("Rule saved. Its due visits are being recomputed.")
 
-    def _rule(self, pk: int | None) -> VisitRule:
-        return get_object_or_404(VisitRule, pk=pk) if pk is not None else VisitRule()
+    def load(self) -> None:
+        pk = self.kwargs.get("pk")
+        self.rule = get_object_or_404(VisitRule, pk=pk) if pk is not None else VisitRule()
 
-    def _render(self, request, form, rule):
-        title = _("Edit rule · %(name)s") % {"name": rule.name} if rule.pk else _("New visit rule")
-        history, set_changes = selectors.rule_history(rule=rule) if rule.pk else ((), ())
-        return render(request, "care/rule_form.html",
-                      {"form": form, "sections": form_sections(form), "rule": rule, "title": title,
-                       "wide_fields": ["event_occasions", "categories", "care_categories", "discharge_modes", "tags"],
-                       "history": history, "set_changes": set_changes})
+    def edited(self) -> VisitRule:
+        return self.rule
 
-    def get(self, request, pk: int | None = None):
-        rule = self._rule(pk)
-        form = VisitRuleForm(instance=rule, user=request.user)
-        concurrency.stamp(form, rule)
-        return self._render(request, form, rule)
+    def make_form(self, data=None, files=None):
+        return VisitRuleForm(data, instance=self.rule, user=self.request.user)
 
-    def post(self, request, pk: int | None = None):
-        rule = self._rule(pk)
-        form = concurrency.require_version(VisitRuleForm(request.POST, instance=rule, user=request.user), rule)
-        if form.is_valid():
-            try:
-                services.rule_save(actor=request.user, rule=form.instance, m2m=form.m2m(),
-                                   version=form.cleaned_data.get("version") or None)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Rule saved. Its due visits are being recomputed."))
-                return redirect("care:rule_list")
-        return self._render(request, form, rule)
+    def get_title(self) -> str:
+        return _("Edit rule · %(name)s") % {"name": self.rule.name} if self.rule.pk else _("New visit rule")
+
+    def get_context_data(self, form) -> dict:
+        history, set_changes = selectors.rule_history(rule=self.rule) if self.rule.pk else ((), ())
+        return super().get_context_data(form) | {
+            "sections": form_sections(form), "rule": self.rule, "history": history, "set_changes": set_changes,
+            "wide_fields": ["event_occasions", "categories", "care_categories", "discharge_modes", "tags"]}
+
+    def perform(self, data: dict) -> str:
+        services.rule_save(actor=self.request.user, rule=self.form.instance, m2m=self.form.m2m(),
+                           version=data.get("version") or None)
+        return "care:rule_list"
 
 
 class RuleCreateView(RuleEditView):
@@ -376,35 +368,28 @@ class OccasionListView(RoleRequiredMixin, View):
         return render(request, "care/occasion_list.html", {"occasions": Occasion.objects.all()})
 
 
-class OccasionEditView(RoleRequiredMixin, View):
+class OccasionEditView(ServiceFormView):
     permission_required = "care.change_occasion"
+    form_class, template_name, versioned = OccasionForm, "core/form.html", True
+    success_message, cancel_url = gettext_lazy("Occasion saved."), "care:occasion_list"
 
-    def _render(self, request, form, occasion):
-        title = _("Edit occasion · %(name)s") % {"name": occasion.name} if occasion.pk else _("New occasion")
-        return render(request, "core/form.html", {"form": form, "title": title, "cancel_url": "care:occasion_list"})
+    def load(self) -> None:
+        pk = self.kwargs.get("pk")
+        self.occasion = get_object_or_404(Occasion, pk=pk) if pk is not None else Occasion()
 
-    def _occasion(self, pk):
-        return get_object_or_404(Occasion, pk=pk) if pk is not None else Occasion()
+    def edited(self) -> Occasion:
+        return self.occasion
 
-    def get(self, request, pk: int | None = None):
-        occasion = self._occasion(pk)
-        form = OccasionForm(instance=occasion)
-        concurrency.stamp(form, occasion)
-        return self._render(request, form, occasion)
+    def make_form(self, data=None, files=None):
+        return OccasionForm(data, instance=self.occasion)
 
-    def post(self, request, pk: int | None = None):
-        occasion = self._occasion(pk)
-        form = concurrency.require_version(OccasionForm(request.POST, instance=occasion), occasion)
-        if form.is_valid():
-            try:
-                services.occasion_save(actor=request.user, occasion=form.instance,
-                                       version=form.cleaned_data.get("version") or None)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Occasion saved."))
-                return redirect("care:occasion_list")
-        return self._render(request, form, occasion)
+    def get_title(self) -> str:
+        return (_("Edit occasion · %(name)s") % {"name": self.occasion.name} if self.occasion.pk
+                else _("New occasion"))
+
+    def perform(self, data: dict) -> str:
+        services.occasion_save(actor=self.request.user, occasion=self.form.instance, version=data.get("version") or None)
+        return "care:occasion_list"
 
 
 class OccasionCreateView(OccasionEditView):

@@ -30,6 +30,8 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from .sql import Placeholder, Statement, StatementCache
+
 
 def _devices(user_ref) -> Q | None:
     condition = None
@@ -39,8 +41,9 @@ def _devices(user_ref) -> Q | None:
     return condition
 
 
-_SENTINEL = -731_904_262  # the user id the statement is compiled with, replaced by each request's
-_COMPILED: dict[str, tuple[str, tuple, int]] = {}  # database alias → (SQL, parameters, index of the user id)
+# The user id the statement is compiled with (an int: the primary-key filter converts it), bound per request.
+USER_ID = Placeholder("user_id", sentinel=-731_904_262)
+_COMPILED = StatementCache(maxsize=8)  # by database alias
 
 
 @functools.cache
@@ -51,31 +54,34 @@ def _columns() -> tuple[list[str], list[str]]:
     return [f.attname for f in User._meta.concrete_fields], [f.attname for f in OrgUnit._meta.concrete_fields]
 
 
-def _statement(alias: str) -> tuple[str, tuple, int]:
+def _statement(alias: str) -> Statement:
     """The user with unit, role names, permission names and device check as one row, compiled once."""
-    found = _COMPILED.get(alias)
-    if found is None:
-        from django.contrib.auth.models import Group
+    return _COMPILED.get(alias, lambda: _build(alias))
 
-        from .models import User
 
-        user_ref = OuterRef("pk")
-        names = Group.objects.filter(user=user_ref).order_by("name").values("name")
-        permissions = (Permission.objects.filter(Q(user=user_ref) | Q(group__user=user_ref))
-                       .annotate(full_name=Concat("content_type__app_label", Value("."), "codename"))
-                       .order_by().values("full_name").distinct())
-        devices = _devices(user_ref)
-        user_fields, unit_fields = _columns()
-        columns = [*user_fields, *(f"org_unit__{name}" for name in unit_fields)]
-        query = (User._default_manager.using(alias)
-                 .annotate(group_names=ArraySubquery(names), permission_names=ArraySubquery(permissions),
-                           has_device=ExpressionWrapper(devices if devices is not None else Q(pk__in=[]),
-                                                        output_field=BooleanField()))
-                 .filter(pk=_SENTINEL).values_list(*columns, "group_names", "permission_names", "has_device")
-                 .query)
-        sql, params = query.sql_with_params()
-        found = _COMPILED[alias] = (sql, params, params.index(_SENTINEL))
-    return found
+def _build(alias: str) -> Statement:
+    from django.contrib.auth.models import Group
+
+    from .models import User
+
+    user_ref = OuterRef("pk")
+    names = Group.objects.filter(user=user_ref).order_by("name").values("name")
+    permissions = (Permission.objects.filter(Q(user=user_ref) | Q(group__user=user_ref))
+                   .annotate(full_name=Concat("content_type__app_label", Value("."), "codename"))
+                   .order_by().values("full_name").distinct())
+    devices = _devices(user_ref)
+    user_fields, unit_fields = _columns()
+    columns = [*user_fields, *(f"org_unit__{name}" for name in unit_fields)]
+    query = (User._default_manager.using(alias)
+             .annotate(group_names=ArraySubquery(names), permission_names=ArraySubquery(permissions),
+                       has_device=ExpressionWrapper(devices if devices is not None else Q(pk__in=[]),
+                                                    output_field=BooleanField()))
+             .filter(pk=USER_ID.sentinel).values_list(*columns, "group_names", "permission_names", "has_device")
+             .query)
+    statement = Statement.compile(*query.sql_with_params(), (USER_ID,))
+    if len(statement.slots) != 1:
+        raise RuntimeError("the user statement must take the user id exactly once")
+    return statement
 
 
 class PortalBackend(ModelBackend):
@@ -87,11 +93,9 @@ class PortalBackend(ModelBackend):
         except ValidationError:
             return None
         alias = User._default_manager.db
-        sql, params, slot = _statement(alias)
-        params = list(params)
-        params[slot] = user_id
+        statement = _statement(alias)
         with connections[alias].cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(statement.sql, statement.bind(user_id=user_id))
             row = cursor.fetchone()
         if row is None:
             return None

@@ -1,4 +1,5 @@
-"""The main menu. Apps add their entries in ``AppConfig.ready``; a user sees only what their role may use."""
+"""The main menu. Apps add their entries from ``hooks.register()`` (apps.core.discovery); a user sees only what
+their role may use."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,3 @@ def active_key(items: list[NavItem], view_name: str) -> str:
                                           and "_" in view_name):
             return item.key
     return ""
-
-
-register(NavItem("home", _("Home"), "core:home", "house", order=0))
-register(NavItem("downloads", _("Download centre"), "jobs:job_list", "cloud-download", order=890))
-register(NavItem("orgunits", _("Org units"), "core:orgunit_list", "diagram-3", "core.view_orgunit", order=900))
-register(NavItem("users", _("Users"), "core:user_list", "people", "core.manage_users", order=910))
-register(NavItem("audit", _("Audit log"), "core:audit", "shield-check", "core.view_audit", order=920))

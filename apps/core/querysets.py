@@ -18,6 +18,28 @@ if TYPE_CHECKING:
     from .models import OrgUnit, User
 
 
+def scope_path(user: User | None) -> str | None:
+    """The user's area as a unit-tree path prefix: ``""`` for the whole district, a unit's path for that unit
+    and everything below it, ``None`` for nothing (anonymous, inactive, no unit, or a role without a place)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.sees_whole_district:
+        return ""
+    unit = user.org_unit
+    if unit is None or not user.has_station_scope:
+        return None
+    return unit.path
+
+
+def visible_unit_ids(user: User | None, units: Iterable[OrgUnit]) -> set[int]:
+    """Which of ``units`` (e.g. the per-process snapshot's tree, ``apps.core.reference``) the user may see, in
+    plain Python: the same rule as ``OrgUnit.objects.visible_to(user)`` without a query."""
+    path = scope_path(user)
+    if path is None:
+        return set()
+    return {unit.pk for unit in units if unit.path.startswith(path)}
+
+
 class ScopedQuerySet(models.QuerySet):
     """A queryset of rows that carry the OrgUnit responsible for them.
 
@@ -31,19 +53,17 @@ class ScopedQuerySet(models.QuerySet):
         already (``OrgUnit.objects.visible_to(user)``, e.g. a form's unit choices); the filter then names
         their ids, which lets the planner count them, instead of a subquery on the unit tree. Units outside
         the user's area among them are ignored."""
-        if user is None or not user.is_authenticated or not user.is_active:
+        path = scope_path(user)
+        if path is None:
             return self.none()
-        if user.sees_whole_district:
+        if path == "":
             return self
-        unit = user.org_unit
-        if unit is None or not user.has_station_scope:
-            return self.none()
         from .models import OrgUnit
 
         if units is not None:
-            subtree = [u.pk for u in units if u.path.startswith(unit.path)]
+            subtree = sorted(visible_unit_ids(user, units))
         else:
-            subtree = OrgUnit.objects.filter(path__startswith=unit.path).values("pk")
+            subtree = OrgUnit.objects.filter(path__startswith=path).values("pk")
         return self.filter(**{f"{self.scope_field}__in": subtree})
 
 
@@ -54,14 +74,10 @@ def scoped_queryset(field: str) -> type[ScopedQuerySet]:
 
 class OrgUnitQuerySet(MP_NodeQuerySet):
     def visible_to(self, user: User | None) -> OrgUnitQuerySet:
-        if user is None or not user.is_authenticated or not user.is_active:
+        path = scope_path(user)
+        if path is None:
             return self.none()
-        if user.sees_whole_district:
-            return self
-        unit = user.org_unit
-        if unit is None or not user.has_station_scope:
-            return self.none()
-        return self.filter(path__startswith=unit.path)
+        return self.filter(path__startswith=path) if path else self
 
 
 class UserQuerySet(ScopedQuerySet):

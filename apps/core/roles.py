@@ -1,5 +1,10 @@
-"""Which permissions each role (Django group) holds. Seeded by migration; later apps' migrations
-grant their own permissions with ``grant``."""
+"""The roles (Django groups) and core's permissions for each.
+
+Every app lists its grants in ``<app>/roles.py`` as ``ROLE_PERMISSIONS = {role: ["app.codename", ...]}``;
+after each ``migrate`` (and a test database's flush) core applies them all (``apps.core.discovery``,
+``grant_roles``). Grants are additive: a permission taken out of a ``roles.py`` is not revoked from a
+database that already granted it — revoking is a deliberate data migration that says why.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ STREET_STATION = "街道(镇)服务站"
 VILLAGE_STATION = "村(社区)服务站"
 ENTERPRISE = "企业联络人"
 
-CORE_PERMISSIONS = {
+ROLE_PERMISSIONS = {
     ADMIN: ["core.view_orgunit", "core.manage_orgunits", "core.view_user", "core.manage_users", "core.view_audit",
             "core.view_accesslog"],
     LEADER: ["core.view_orgunit"],
@@ -24,37 +29,22 @@ CORE_PERMISSIONS = {
 }
 
 
-def all_role_permissions() -> list[tuple[dict[str, list[str]], tuple[str, ...]]]:
-    """Every app's role grants, for re-seeding after a test flush (tests/conftest.py)."""
-    from importlib import import_module
-
-    grants = [(CORE_PERMISSIONS, ("core",))]
-    for config in global_apps.get_app_configs():
-        if config.name.startswith("apps.") and config.label != "core":
-            try:
-                module = import_module(f"{config.name}.roles")
-            except ModuleNotFoundError:
-                continue
-            grants.append((module.ROLE_PERMISSIONS, (config.label,)))
-    return grants
-
-
-def grant(role_permissions: dict[str, list[str]], *, apps=global_apps, app_labels: tuple[str, ...] = ("core",)) -> None:
-    """Create the roles if missing and give them the listed permissions (idempotent).
-
-    Works with a migration's historical ``apps`` too: permissions of ``app_labels`` are created first,
-    since Django would otherwise create them only after all migrations.
-    """
-    for label in app_labels:
-        config = apps.get_app_config(label)
-        had_module = getattr(config, "models_module", None)
-        config.models_module = had_module or True
-        create_permissions(config, apps=apps, verbosity=0)
-        config.models_module = had_module
+def grant(role_permissions: dict[str, list[str]], *, apps=global_apps, using: str = "default") -> int:
+    """Create the roles if missing and give them the listed permissions; idempotent and additive (nothing is
+    revoked). The permissions of the apps named are created first, in case their own post-migrate step has
+    not run yet. Returns the number of permissions newly granted."""
+    for label in sorted({dotted.split(".")[0] for perms in role_permissions.values() for dotted in perms}):
+        create_permissions(global_apps.get_app_config(label), apps=apps, verbosity=0, using=using)
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
+    wanted = {dotted for perms in role_permissions.values() for dotted in perms}
+    by_name = {f"{p.content_type.app_label}.{p.codename}": p for p in permission_model.objects.using(using)
+               .filter(content_type__app_label__in={d.split(".")[0] for d in wanted}).select_related("content_type")}
+    added = 0
     for role, perms in role_permissions.items():
-        group, _created = group_model.objects.get_or_create(name=role)
-        for dotted in perms:
-            app_label, codename = dotted.split(".")
-            group.permissions.add(permission_model.objects.get(content_type__app_label=app_label, codename=codename))
+        group, _created = group_model.objects.using(using).get_or_create(name=role)
+        held = set(group.permissions.values_list("pk", flat=True))
+        missing = [by_name[dotted] for dotted in perms if by_name[dotted].pk not in held]
+        group.permissions.add(*missing)
+        added += len(missing)
+    return added

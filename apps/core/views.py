@@ -25,6 +25,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView
@@ -43,10 +44,10 @@ from .forms import (
     TokenForm,
     UserCreateForm,
     UserEditForm,
-    apply_errors,
 )
 from .models import Notification, OrgUnit, User
 from .scoping import RoleRequiredMixin, ScopedListView, ScopedMixin
+from .views_kit import ServiceFormView
 
 
 def _safe_next(request, default: str) -> str:
@@ -93,57 +94,45 @@ class OrgUnitDetailView(RoleRequiredMixin, ScopedMixin, DetailView):
         return ctx
 
 
-class OrgUnitCreateView(RoleRequiredMixin, View):
+class OrgUnitCreateView(ServiceFormView):
     permission_required = "core.manage_orgunits"
-    template_name = "core/form.html"
+    form_class, template_name = OrgUnitCreateForm, "core/form.html"
+    title, success_message, cancel_url = _lazy("New org unit"), _lazy("Org unit created."), "core:orgunit_list"
 
-    def _render(self, request, form):
-        return render(request, self.template_name, {"form": form, "title": _("New org unit"),
-                                                    "cancel_url": "core:orgunit_list"})
+    def get_form_kwargs(self) -> dict:
+        return {"user": self.request.user}
 
-    def get(self, request):
-        parent = OrgUnit.objects.visible_to(request.user).filter(pk=request.GET.get("parent") or 0).first()
-        return self._render(request, OrgUnitCreateForm(user=request.user, initial={"parent": parent}))
+    def get_initial(self) -> dict:
+        parent = OrgUnit.objects.visible_to(self.request.user).filter(pk=self.request.GET.get("parent") or 0).first()
+        return {"parent": parent}
 
-    def post(self, request):
-        form = OrgUnitCreateForm(request.POST, user=request.user)
-        if form.is_valid():
-            try:
-                unit = services.orgunit_create(actor=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Org unit created."))
-                return redirect(unit)
-        return self._render(request, form)
+    def perform(self, data: dict) -> OrgUnit:
+        return services.orgunit_create(actor=self.request.user, **data)
 
 
-class OrgUnitEditView(RoleRequiredMixin, ScopedMixin, View):
+class OrgUnitEditView(ServiceFormView):
     permission_required = "core.manage_orgunits"
-    model = OrgUnit
+    form_class, template_name, versioned = OrgUnitEditForm, "core/form.html", True
+    success_message = _lazy("Org unit saved.")
 
-    def _render(self, request, form, unit):
-        return render(request, "core/form.html", {"form": form, "title": _("Edit %(name)s") % {"name": unit.name},
-                                                  "cancel_url": unit.get_absolute_url()})
+    def load(self) -> None:
+        self.unit = get_object_or_404(OrgUnit.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
 
-    def get(self, request, pk):
-        unit = get_object_or_404(self.get_queryset(), pk=pk)
-        form = OrgUnitEditForm(initial={"name": unit.name, "is_station": unit.is_station, "is_active": unit.is_active})
-        concurrency.stamp(form, unit)
-        return self._render(request, form, unit)
+    def edited(self) -> OrgUnit:
+        return self.unit
 
-    def post(self, request, pk):
-        unit = get_object_or_404(self.get_queryset(), pk=pk)
-        form = concurrency.require_version(OrgUnitEditForm(request.POST), unit)
-        if form.is_valid():
-            try:
-                services.orgunit_update(actor=request.user, unit=unit, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Org unit saved."))
-                return redirect(unit)
-        return self._render(request, form, unit)
+    def get_initial(self) -> dict:
+        return {"name": self.unit.name, "is_station": self.unit.is_station, "is_active": self.unit.is_active}
+
+    def get_title(self) -> str:
+        return _("Edit %(name)s") % {"name": self.unit.name}
+
+    def get_cancel_url(self) -> str:
+        return self.unit.get_absolute_url()
+
+    def perform(self, data: dict) -> OrgUnit:
+        services.orgunit_update(actor=self.request.user, unit=self.unit, **data)
+        return self.unit
 
 
 # --- users ------------------------------------------------------------------------------------
@@ -200,64 +189,56 @@ class UserDetailView(RoleRequiredMixin, ScopedMixin, DetailView):
         return ctx
 
 
-class UserCreateView(RoleRequiredMixin, View):
+class UserCreateView(ServiceFormView):
     permission_required = "core.manage_users"
+    form_class, template_name = UserCreateForm, "core/form.html"
+    title, success_message, cancel_url = _lazy("New user"), _lazy("User created."), "core:user_list"
 
-    def _render(self, request, form):
-        return render(request, "core/form.html", {"form": form, "title": _("New user"), "cancel_url": "core:user_list"})
+    def get_form_kwargs(self) -> dict:
+        return {"user": self.request.user}
 
-    def get(self, request):
-        return self._render(request, UserCreateForm(user=request.user))
-
-    def post(self, request):
-        form = UserCreateForm(request.POST, user=request.user)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                account = services.user_create(
-                    actor=request.user, username=data["username"], password=data["password1"],
-                    real_name=data["real_name"], org_unit=data["org_unit"], roles=data["roles"],
-                    phone=data["phone"], email=data["email"],
-                )
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("User created."))
-                return redirect(account)
-        return self._render(request, form)
+    def perform(self, data: dict) -> User:
+        return services.user_create(
+            actor=self.request.user, username=data["username"], password=data["password1"],
+            real_name=data["real_name"], org_unit=data["org_unit"], roles=data["roles"],
+            phone=data["phone"], email=data["email"],
+        )
 
 
-class UserEditView(RoleRequiredMixin, ScopedMixin, View):
+class UserEditView(ServiceFormView):
     permission_required = "core.manage_users"
-    model = User
+    form_class, template_name, versioned = UserEditForm, "core/form.html", True
+    version_fields = services.USER_VERSION_FIELDS
+    success_message = _lazy("User saved.")
 
-    def _render(self, request, form, account):
-        return render(request, "core/form.html", {"form": form, "title": _("Edit %(name)s") % {"name": account},
-                                                  "cancel_url": account.get_absolute_url()})
+    def load(self) -> None:
+        self.account = get_object_or_404(User.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
 
-    def get(self, request, pk):
-        account = get_object_or_404(self.get_queryset(), pk=pk)
-        form = UserEditForm(user=request.user, initial={
-            "real_name": account.real_name, "phone": account.phone, "email": account.email,
-            "org_unit": account.org_unit, "roles": list(account.role_names), "is_active": account.is_active,
-        })
-        concurrency.stamp(form, account, services.USER_VERSION_FIELDS)
-        return self._render(request, form, account)
+    def edited(self) -> User:
+        return self.account
 
-    def post(self, request, pk):
-        account = get_object_or_404(self.get_queryset(), pk=pk)
-        form = concurrency.require_version(UserEditForm(request.POST, user=request.user), account)
-        if form.is_valid():
-            try:
-                services.user_update(actor=request.user, user=account, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-                if isinstance(exc, concurrency.StaleWrite) and "groups" in exc.changed:
-                    form.data.setlist("roles", sorted(exc.instance.groups.values_list("name", flat=True)))
-            else:
-                messages.success(request, _("User saved."))
-                return redirect(account)
-        return self._render(request, form, account)
+    def get_form_kwargs(self) -> dict:
+        return {"user": self.request.user}
+
+    def get_initial(self) -> dict:
+        account = self.account
+        return {"real_name": account.real_name, "phone": account.phone, "email": account.email,
+                "org_unit": account.org_unit, "roles": list(account.role_names), "is_active": account.is_active}
+
+    def get_title(self) -> str:
+        return _("Edit %(name)s") % {"name": self.account}
+
+    def get_cancel_url(self) -> str:
+        return self.account.get_absolute_url()
+
+    def form_error(self, form, exc) -> None:
+        super().form_error(form, exc)
+        if isinstance(exc, concurrency.StaleWrite) and "groups" in exc.changed:
+            form.data.setlist("roles", sorted(exc.instance.groups.values_list("name", flat=True)))
+
+    def perform(self, data: dict) -> User:
+        services.user_update(actor=self.request.user, user=self.account, **data)
+        return self.account
 
 
 class UserActionView(RoleRequiredMixin, ScopedMixin, View):

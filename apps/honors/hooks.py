@@ -4,6 +4,7 @@ and plaques and notices following their person on a transfer."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.registry.hooks import HistoryEntry
 
@@ -42,3 +43,18 @@ def moved(ids: list[int]) -> None:
     from .services import person_records_follow
 
     person_records_follow(ids=ids)
+
+
+def register() -> None:
+    """Called once by apps.core.discovery."""
+    from apps.core import navigation
+    from apps.core.navigation import NavItem
+    from apps.registry import hooks as registry_hooks
+    from apps.registry.hooks import PersonTab
+
+    navigation.register(NavItem("honors", gettext_lazy("Plaques and merit notices"), "honors:plaque_list", "award",
+                                "honors.view_plaquerecord", order=40))
+    registry_hooks.register_tab(PersonTab("honors", gettext_lazy("Honours"), "honors/person_tab.html",
+                                          person_tab_context, "honors.view_plaquerecord", order=80))
+    registry_hooks.register_history_source(history)
+    registry_hooks.on_move(moved)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
 from apps.core.choices import AccessAction
 from apps.core.files import private_file_response
-from apps.core.forms import apply_errors
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
+from apps.core.views_kit import ServiceFormView, selector_or_404
 from apps.registry import selectors as registry_selectors
 from apps.registry.models import Veteran
 
@@ -27,11 +27,7 @@ from .models import MeritNotice, PlaqueRecord
 PAGE_SIZE = 50
 
 
-def _veteran_or_404(request, pk: int) -> Veteran:
-    try:
-        return registry_selectors.veteran_detail(user=request.user, pk=pk)
-    except Veteran.DoesNotExist as exc:
-        raise Http404 from exc
+_veteran_or_404 = registry_selectors.person_or_404
 
 
 def _person_tab(veteran: Veteran) -> str:
@@ -79,36 +75,28 @@ class NoticeListView(RegisterListView):
         return selectors.notice_filterset(user=self.request.user, params=self.request.GET)
 
 
-class PersonFormView(RoleRequiredMixin, View):
+class PersonFormView(ServiceFormView):
     """A form on a person of the user's area; the service saves and the person's honours tab follows."""
 
-    form_class = None
-    title = ""
-    multipart = False
+    template_name, form_id, card_class = "honors/form.html", "honors-form", "mx-auto form-card"
+
+    def load(self) -> None:
+        self.veteran = _veteran_or_404(self.request, self.kwargs["pk"])
+
+    def get_title(self) -> str:
+        return f"{self.title} · {self.veteran.name}"
+
+    def get_cancel_url(self) -> str:
+        return _person_tab(self.veteran)
+
+    def get_context_data(self, form) -> dict:
+        return super().get_context_data(form) | {"veteran": self.veteran}
 
     def save(self, veteran: Veteran, data: dict):
         raise NotImplementedError
 
-    def _render(self, request, form, veteran):
-        return render(request, "honors/form.html", {"form": form, "veteran": veteran, "multipart": self.multipart,
-                                                    "title": f"{self.title} · {veteran.name}",
-                                                    "cancel_url": _person_tab(veteran)})
-
-    def get(self, request, pk: int):
-        return self._render(request, self.form_class(), _veteran_or_404(request, pk))
-
-    def post(self, request, pk: int):
-        veteran = _veteran_or_404(request, pk)
-        form = self.form_class(request.POST, request.FILES)
-        if form.is_valid():
-            try:
-                record = self.save(veteran, dict(form.cleaned_data))
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Saved."))
-                return redirect(record)
-        return self._render(request, form, veteran)
+    def perform(self, data: dict):
+        return self.save(self.veteran, data)
 
 
 class PlaqueCreateView(PersonFormView):
@@ -139,10 +127,7 @@ class PlaqueDetailView(RoleRequiredMixin, View):
     permission_required = "honors.view_plaquerecord"
 
     def get(self, request, pk: int):
-        try:
-            record = selectors.plaque_detail(user=request.user, pk=pk)
-        except PlaqueRecord.DoesNotExist as exc:
-            raise Http404 from exc
+        record = selector_or_404(selectors.plaque_detail, user=request.user, pk=pk)
         access_log_record(user=request.user, action=AccessAction.VIEW, obj=record.veteran, request=request,
                           detail={"plaque": record.pk})
         return render(request, "honors/plaque_detail.html", {"record": record})
@@ -152,50 +137,41 @@ class NoticeDetailView(RoleRequiredMixin, View):
     permission_required = "honors.view_meritnotice"
 
     def get(self, request, pk: int):
-        try:
-            notice = selectors.notice_detail(user=request.user, pk=pk)
-        except MeritNotice.DoesNotExist as exc:
-            raise Http404 from exc
+        notice = selector_or_404(selectors.notice_detail, user=request.user, pk=pk)
         access_log_record(user=request.user, action=AccessAction.VIEW, obj=notice.veteran, request=request,
                           detail={"notice": notice.pk})
         return render(request, "honors/notice_detail.html", {"notice": notice})
 
 
-class NoticeDeliverView(RoleRequiredMixin, View):
+class NoticeDeliverView(ServiceFormView):
     permission_required = "honors.change_meritnotice"
+    form_class, multipart = MeritDeliveryForm, True
+    template_name, form_id, card_class = "honors/form.html", "honors-form", "mx-auto form-card"
+    success_message = gettext_lazy("Delivery recorded; the visit is logged.")
 
-    def _notice(self, request, pk: int) -> MeritNotice:
-        try:
-            return selectors.notice_detail(user=request.user, pk=pk)
-        except MeritNotice.DoesNotExist as exc:
-            raise Http404 from exc
+    def load(self) -> None:
+        self.notice = selector_or_404(selectors.notice_detail, user=self.request.user, pk=self.kwargs["pk"])
 
-    def _render(self, request, form, notice):
-        return render(request, "honors/form.html", {
-            "form": form, "veteran": notice.veteran, "notice": notice, "multipart": True,
-            "title": _("Deliver the merit notice · %(member)s, %(award)s") % {
-                "member": notice.member_name, "award": notice.get_award_display()},
-            "cancel_url": notice.get_absolute_url()})
+    def get_title(self) -> str:
+        return _("Deliver the merit notice · %(member)s, %(award)s") % {
+            "member": self.notice.member_name, "award": self.notice.get_award_display()}
 
-    def get(self, request, pk: int):
-        notice = self._notice(request, pk)
-        if notice.is_delivered:
+    def get_cancel_url(self) -> str:
+        return self.notice.get_absolute_url()
+
+    def get_context_data(self, form) -> dict:
+        return super().get_context_data(form) | {"veteran": self.notice.veteran, "notice": self.notice}
+
+    def get(self, request, *args, **kwargs):
+        self.load()
+        if self.notice.is_delivered:
             messages.info(request, _("This notice has already been delivered."))
-            return redirect(notice)
-        return self._render(request, MeritDeliveryForm(), notice)
+            return redirect(self.notice)
+        return super().get(request, *args, **kwargs)
 
-    def post(self, request, pk: int):
-        notice = self._notice(request, pk)
-        form = MeritDeliveryForm(request.POST, request.FILES)
-        if form.is_valid():
-            try:
-                services.merit_notice_deliver(actor=request.user, notice=notice, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Delivery recorded; the visit is logged."))
-                return redirect(notice)
-        return self._render(request, form, notice)
+    def perform(self, data: dict) -> MeritNotice:
+        services.merit_notice_deliver(actor=self.request.user, notice=self.notice, **data)
+        return self.notice
 
 
 @login_required

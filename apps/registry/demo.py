@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import accumulate
 
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 from faker import Faker
 from faker.providers.person.zh_CN import Provider as ZhPerson
@@ -32,7 +32,7 @@ from apps.core.models import OrgUnit
 
 from . import crypto, idnumber
 from .choices import CardEventKind, CardStatus, CardType, CodeKind, DisabilityNature, HukouType, VeteranStatus
-from .models import Code, Veteran
+from .models import CardEvent, CareEntitlement, Code, FamilyMember, PreferentialCard, Veteran
 from .services import name_pinyin
 
 # Reference "today" of the demo data: fixed, so that the same seed gives the same people in any year.
@@ -423,23 +423,24 @@ class CopyWriter:
         self.raw = connection.cursor().connection.cursor()  # a psycopg cursor on Django's connection
         self.counts = {"veterans": 0, "family": 0, "care": 0, "cards": 0}
 
-    def ids(self, table: str, n: int) -> list[int]:
+    def ids(self, model: type[models.Model], n: int) -> list[int]:
         if not n:
             return []
-        self.raw.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, n])
+        self.raw.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                         [model._meta.db_table, model._meta.pk.column, n])
         return [row[0] for row in self.raw.fetchall()]
 
-    def copy(self, table: str, columns: tuple[str, ...], lines: list[str]) -> None:
+    def copy(self, model: type[models.Model], columns: tuple[str, ...], lines: list[str]) -> None:
         if not lines:
             return
-        with self.raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        with self.raw.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
             for start in range(0, len(lines), 5000):
                 copy.write("".join(lines[start:start + 5000]))
 
     def write(self, people: list[Person]) -> None:
         encrypt, blind_index, mask = crypto.encrypt, crypto.blind_index, idnumber.mask
-        veteran_ids = self.ids("registry_veteran", len(people))
-        card_ids = iter(self.ids("registry_preferentialcard", sum(1 for p in people if p.card)))
+        veteran_ids = self.ids(Veteran, len(people))
+        card_ids = iter(self.ids(PreferentialCard, sum(1 for p in people if p.card)))
         veterans, cats, tags, family, care, cards, events = [], [], [], [], [], [], []
         created = self.created_at
         for pk, person in zip(veteran_ids, people, strict=True):
@@ -456,13 +457,13 @@ class CopyWriter:
                 card_type, number, status, issued, lifecycle = person.card
                 cards.append(f"{card_id}\t{pk}\t{card_type}\t{number}\t{status}\t{_s(issued)}\n")
                 events.extend(f"{card_id}\t{kind}\t{day}\t{note}\t{created}\n" for kind, day, note in lifecycle)
-        self.copy("registry_veteran", VETERAN_COLUMNS, veterans)
-        self.copy("registry_veteran_categories", ("veteran_id", "code_id"), cats)
-        self.copy("registry_veteran_tags", ("veteran_id", "code_id"), tags)
-        self.copy("registry_familymember", FAMILY_COLUMNS, family)
-        self.copy("registry_careentitlement", CARE_COLUMNS, care)
-        self.copy("registry_preferentialcard", CARD_COLUMNS, cards)
-        self.copy("registry_cardevent", CARD_EVENT_COLUMNS, events)
+        self.copy(Veteran, VETERAN_COLUMNS, veterans)
+        self.copy(Veteran.categories.through, ("veteran_id", "code_id"), cats)
+        self.copy(Veteran.tags.through, ("veteran_id", "code_id"), tags)
+        self.copy(FamilyMember, FAMILY_COLUMNS, family)
+        self.copy(CareEntitlement, CARE_COLUMNS, care)
+        self.copy(PreferentialCard, CARD_COLUMNS, cards)
+        self.copy(CardEvent, CARD_EVENT_COLUMNS, events)
         for key, rows in (("veterans", veterans), ("family", family), ("care", care), ("cards", cards)):
             self.counts[key] += len(rows)
 
@@ -526,10 +527,9 @@ def seed(*, veterans: int, seed: int = 2026, stdout, password: str | None = None
     with connection.cursor() as cursor:
         # Fresh statistics, the org-unit tree and code tables included: without them PostgreSQL guesses one
         # unit per subtree and sorts a whole street instead of walking the primary key (15 ms → 1 ms).
-        for table in ("core_orgunit", "registry_code", "registry_veteran", "registry_veteran_categories", "registry_veteran_tags",
-                      "registry_familymember", "registry_careentitlement", "registry_preferentialcard",
-                      "registry_cardevent", "registry_veteranevent"):
-            cursor.execute(f"ANALYZE {table}")
+        for model in (OrgUnit, Code, Veteran, Veteran.categories.through, Veteran.tags.through, FamilyMember,
+                      CareEntitlement, PreferentialCard, CardEvent, Veteran.pgh_event_model):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
     elapsed = time.monotonic() - started
     counts = writer.counts
     stdout.write(f"registry: veterans added={counts['veterans']} family={counts['family']} care={counts['care']} "

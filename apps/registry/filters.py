@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import fields as filter_fields
 
+from apps.core import reference
 from apps.core.models import OrgUnit
 
-from . import crypto, idnumber, reference
+from . import crypto, idnumber
 from .choices import CodeKind, Sex, VeteranStatus
 from .models import CareEntitlement, Code, Veteran
 from .paging import SEARCH_COUNT_CAP

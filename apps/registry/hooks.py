@@ -1,6 +1,7 @@
 """Extension points of the person record for the apps that build on the registry (care, honors…).
 
-The registry cannot import those apps (data flows one way), so they register here in ``AppConfig.ready``:
+The registry cannot import those apps (data flows one way), so they register here from their own
+``hooks.register()`` (found by name: apps.core.discovery), as the registry registers its own tabs:
 - ``PersonTab``: an extra tab on the person page, rendered by the app's own template and context;
 - ``history source``: entries the app adds to the person's history tab (a visit, a delivery…);
 - ``on_change``: a callback told the primary keys of records that were created or changed (a record
@@ -20,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,21 @@ def _fire(payload: dict) -> None:
         callback(ids)
 
 
-def register_outbox() -> None:
-    """Called from the registry's ``AppConfig.ready``. Care work runs on the reminders queue; with the broker
-    down a changed record's tasks are recomputed in the web process (README "Redis down")."""
-    from apps.core.outbox import register
+def register() -> None:
+    """The registry's menu entry, its own person tabs and its outbox kind (apps.core.discovery). Care work
+    runs on the reminders queue; with the broker down a changed record's tasks are recomputed in the web
+    process (README "Redis down")."""
+    from apps.core import navigation, reference
+    from apps.core.navigation import NavItem
+    from apps.core.outbox import register as register_outbox
 
-    register(CHANGED_KIND, _fire, queue="reminders", inline=True)
+    from .models import Code
+    from .tabs import TABS
+
+    reference.use_code_model(Code)
+
+    navigation.register(NavItem("veterans", _("Veterans"), "registry:veteran_list", "person-vcard",
+                                "registry.view_veteran", order=10))
+    for person_tab in TABS:
+        register_tab(person_tab)
+    register_outbox(CHANGED_KIND, _fire, queue="reminders", inline=True)

@@ -11,10 +11,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.core import reference
 from apps.core.choices import AccessAction
 from apps.core.models import AccessLog, User
 
-from . import reference
 from .filters import IdSearch, VeteranFilterSet
 from .models import Code, ExportedVeteran, Veteran
 
@@ -105,6 +105,14 @@ def veteran_detail(*, user: User, pk: int, snapshot: reference.Snapshot | None =
 
 
 CODE_FIELDS = [f for f in Veteran._meta.concrete_fields if f.is_relation and f.related_model is Code]
+
+
+def person_or_404(request, pk: int) -> Veteran:
+    """The one person loader of every app's person pages and tabs (registry, care, honours…): the record in the
+    user's scope, with its unit and codes (``veteran_detail``), or a 404 (missing or out of scope alike)."""
+    from apps.core.views_kit import selector_or_404
+
+    return selector_or_404(veteran_detail, user=request.user, pk=pk, snapshot=reference.snapshot(request))
 
 
 def _set_prefetched(veteran: Veteran, name: str, objects: list) -> None:

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, QueryDict
+from django.http import FileResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,13 +16,13 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
-from apps.core import concurrency
+from apps.core import reference
 from apps.core.choices import AccessAction
-from apps.core.forms import apply_errors
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
+from apps.core.views_kit import ServiceFormView
 
-from . import filters, hooks, reference, selectors, services
+from . import filters, hooks, selectors, services
 from .forms import (
     AttachmentForm,
     CardCreateForm,
@@ -38,12 +38,7 @@ from .forms import (
 from .models import Attachment, CareEntitlement, FamilyMember, PreferentialCard, Veteran
 from .paging import COUNT_CAP, SEARCH_COUNT_CAP, keyset_page
 
-
-def _veteran_or_404(request, pk: int) -> Veteran:
-    try:
-        return selectors.veteran_detail(user=request.user, pk=pk, snapshot=reference.snapshot(request))
-    except Veteran.DoesNotExist as exc:
-        raise Http404 from exc
+_veteran_or_404 = selectors.person_or_404
 
 
 class VeteranListView(RoleRequiredMixin, TemplateView):
@@ -143,12 +138,6 @@ def filter_fields(form) -> list[dict]:
     return fields
 
 
-TABS = [("basic", gettext_lazy("Basic")), ("service", gettext_lazy("Service")), ("care", gettext_lazy("Priority care")),
-        ("family", gettext_lazy("Family")), ("card", gettext_lazy("Preferential card")), ("files", gettext_lazy("Documents")),
-        ("history", gettext_lazy("History")),
-        ("access", gettext_lazy("Viewed or exported by"))]
-
-
 def service_years(veteran: Veteran) -> str:
     """军龄: years and months from enlistment to discharge (or to today while unknown)."""
     if not veteran.enlist_date:
@@ -169,146 +158,110 @@ class VeteranDetailView(RoleRequiredMixin, View):
         # not opened the record lately (a script that reads tabs alone is logged all the same).
         if not request.htmx or not selectors.veteran_opened_lately(user=request.user, veteran=veteran):
             access_log_record(user=request.user, action=AccessAction.VIEW, obj=veteran, request=request)
-        tab = request.GET.get("tab", "basic")
-        extra_tabs = hooks.tabs_for(request.user)
-        ctx = {"veteran": veteran, "tab": tab, "tabs": [*TABS[:-2], *((t.key, t.label) for t in extra_tabs), *TABS[-2:]],
-               "service_years": service_years(veteran)}
-        extra = hooks.tab(tab)
-        if extra is not None and extra in extra_tabs:
-            ctx |= extra.context(request, veteran)
-            ctx["extra_template"] = extra.template
-        if tab == "care":
-            ctx["care"] = veteran.care.select_related("category", "benefit")
-        elif tab == "family":
-            ctx["family"] = veteran.family.select_related("relation", "health", "rank")
-        elif tab == "card":
-            ctx["cards"] = veteran.cards.prefetch_related("lifecycle")
-        elif tab == "files":
-            ctx["attachments"] = veteran.attachments.select_related("uploaded_by")
-        elif tab == "history":
-            ctx["history"] = selectors.veteran_history(veteran=veteran)[:200]
-            ctx["set_changes"] = selectors.veteran_set_changes(veteran=veteran)
-            ctx["transfers"] = veteran.transfers.select_related("from_unit", "to_unit", "actor")
-            ctx["activity"] = hooks.history_entries(veteran)
-        elif tab == "access":
-            older = request.GET.get("before", "")
-            ctx["access"], ctx["access_next"] = selectors.veteran_access_log(user=request.user, veteran=veteran,
-                                                                            before=older)
-            ctx["show_ip"] = request.user.is_portal_admin  # where people were is for administrators only
-            if older and request.htmx:  # "show older entries": the next rows of the table
-                ctx["access_older"] = True
-                return render(request, "partials/veteran_access_rows.html", ctx)
+        key = request.GET.get("tab", "basic")
+        tabs = hooks.tabs_for(request.user)  # the registry's own and other apps', in their order
+        ctx = {"veteran": veteran, "tab": key, "tabs": [(t.key, t.label) for t in tabs],
+               "service_years": service_years(veteran), "tab_template": ""}
+        current = hooks.tab(key)
+        if current is not None and current in tabs:
+            ctx |= current.context(request, veteran)
+            ctx["tab_template"] = current.template
+        if ctx.get("access_older"):  # "show older entries" of the access tab: the next rows of the table
+            return render(request, "partials/veteran_access_rows.html", ctx)
         template = "partials/veteran_tab.html" if request.htmx else "registry/veteran_detail.html"
         return render(request, template, ctx)
 
 
-class VeteranCreateView(RoleRequiredMixin, View):
+class VeteranCreateView(ServiceFormView):
     permission_required = "registry.add_veteran"
+    form_class = VeteranCreateForm
+    template_name, form_id = "registry/veteran_form.html", "veteran-form"
+    title, success_message, cancel_url = gettext_lazy("New record"), gettext_lazy("Record created."), "registry:veteran_list"
 
-    def _render(self, request, form):
-        return render(request, "registry/veteran_form.html",
-                      {"form": form, "sections": form_sections(form), "title": _("New record")})
+    def get_form_kwargs(self) -> dict:
+        return {"user": self.request.user}
 
-    def get(self, request):
-        return self._render(request, VeteranCreateForm(user=request.user))
+    def get_context_data(self, form) -> dict:
+        return super().get_context_data(form) | {"sections": form_sections(form)}
 
-    def post(self, request):
-        form = VeteranCreateForm(request.POST, user=request.user)
-        if form.is_valid():
-            data = dict(form.cleaned_data)
-            try:
-                veteran = services.veteran_register(actor=request.user, **data)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Record created."))
-                return redirect(veteran)
-        return self._render(request, form)
+    def perform(self, data: dict) -> Veteran:
+        return services.veteran_register(actor=self.request.user, **data)
 
 
-class VeteranEditView(RoleRequiredMixin, View):
+class VeteranPageMixin:
+    """A form page about one record of the user's area (``pk``): back to the record on cancel."""
+
+    def load(self) -> None:
+        self.veteran = _veteran_or_404(self.request, self.kwargs["pk"])
+
+    def get_cancel_url(self) -> str:
+        return self.veteran.get_absolute_url()
+
+    def get_context_data(self, form) -> dict:
+        return super().get_context_data(form) | {"veteran": self.veteran}
+
+
+class VeteranEditView(VeteranPageMixin, ServiceFormView):
     permission_required = "registry.change_veteran"
+    form_class, versioned = VeteranForm, True
+    template_name, form_id = "registry/veteran_form.html", "veteran-form"
+    success_message = gettext_lazy("Record saved.")
 
-    def _render(self, request, form, veteran):
-        return render(request, "registry/veteran_form.html",
-                      {"form": form, "sections": form_sections(form), "veteran": veteran,
-                       "title": _("Edit %(name)s") % {"name": veteran.name}})
+    def edited(self) -> Veteran:
+        return self.veteran
 
-    def get(self, request, pk: int):
-        veteran = _veteran_or_404(request, pk)
-        access_log_record(user=request.user, action=AccessAction.VIEW, obj=veteran, request=request,
+    def get_title(self) -> str:
+        return _("Edit %(name)s") % {"name": self.veteran.name}
+
+    def get(self, request, *args, **kwargs):
+        self.load()
+        access_log_record(user=request.user, action=AccessAction.VIEW, obj=self.veteran, request=request,
                           detail={"form": "edit"})
-        form = VeteranForm(instance=veteran)
-        concurrency.stamp(form, veteran)
-        return self._render(request, form, veteran)
+        return super().get(request, *args, **kwargs)
 
-    def post(self, request, pk: int):
-        veteran = _veteran_or_404(request, pk)
-        form = concurrency.require_version(VeteranForm(request.POST, instance=Veteran.objects.get(pk=veteran.pk)),
-                                           veteran)
-        if form.is_valid():
-            try:
-                services.veteran_update(actor=request.user, veteran=veteran, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Record saved."))
-                return redirect(veteran)
-        return self._render(request, form, veteran)
+    def get_form_kwargs(self) -> dict:
+        # A plain row (the record from the snapshot carries names and annotations a ModelForm need not see).
+        return {"instance": self.veteran if self.request.method == "GET" else Veteran.objects.get(pk=self.veteran.pk)}
+
+    def get_context_data(self, form) -> dict:
+        return super().get_context_data(form) | {"sections": form_sections(form)}
+
+    def perform(self, data: dict) -> Veteran:
+        services.veteran_update(actor=self.request.user, veteran=self.veteran, **data)
+        return self.veteran
 
 
-class VeteranTransferView(RoleRequiredMixin, View):
+class VeteranTransferView(VeteranPageMixin, ServiceFormView):
     permission_required = "registry.transfer_veteran"
+    form_class, template_name, form_id, card_class = TransferForm, "registry/veteran_action.html", "", "mx-auto"
+    success_message = gettext_lazy("Record transferred.")
 
-    def _render(self, request, form, veteran):
-        return render(request, "registry/veteran_action.html",
-                      {"form": form, "veteran": veteran, "title": _("Transfer %(name)s") % {"name": veteran.name}})
+    def get_title(self) -> str:
+        return _("Transfer %(name)s") % {"name": self.veteran.name}
 
-    def get(self, request, pk: int):
-        return self._render(request, TransferForm(), _veteran_or_404(request, pk))
+    def perform(self, data: dict) -> Veteran:
+        services.veteran_transfer(actor=self.request.user, veteran=self.veteran, to_unit=data["to_unit"],
+                                  on=data["date"], reason=data["reason"], destination=data["destination"])
+        return self.veteran
 
-    def post(self, request, pk: int):
-        veteran = _veteran_or_404(request, pk)
-        form = TransferForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.veteran_transfer(actor=request.user, veteran=veteran, to_unit=data["to_unit"], on=data["date"],
-                                          reason=data["reason"], destination=data["destination"])
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Record transferred."))
-                if Veteran.objects.visible_to(request.user).filter(pk=veteran.pk).exists():
-                    return redirect(veteran)
-                return redirect("registry:veteran_list")
-        return self._render(request, form, veteran)
+    def success_url(self, result: Veteran) -> str:
+        if Veteran.objects.visible_to(self.request.user).filter(pk=result.pk).exists():
+            return result.get_absolute_url()
+        return reverse("registry:veteran_list")
 
 
-class VeteranCloseView(RoleRequiredMixin, View):
+class VeteranCloseView(VeteranPageMixin, ServiceFormView):
     permission_required = "registry.change_veteran"
+    form_class, template_name, form_id, card_class = CloseForm, "registry/veteran_action.html", "", "mx-auto"
+    success_message = gettext_lazy("Record closed; it can be restored.")
 
-    def _render(self, request, form, veteran):
-        return render(request, "registry/veteran_action.html",
-                      {"form": form, "veteran": veteran, "title": _("Close the record of %(name)s") % {"name": veteran.name}})
+    def get_title(self) -> str:
+        return _("Close the record of %(name)s") % {"name": self.veteran.name}
 
-    def get(self, request, pk: int):
-        return self._render(request, CloseForm(), _veteran_or_404(request, pk))
-
-    def post(self, request, pk: int):
-        veteran = _veteran_or_404(request, pk)
-        form = CloseForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.veteran_close(actor=request.user, veteran=veteran, status=data["status"], on=data["date"],
-                                       reason=data["reason"])
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Record closed; it can be restored."))
-                return redirect(veteran)
-        return self._render(request, form, veteran)
+    def perform(self, data: dict) -> Veteran:
+        services.veteran_close(actor=self.request.user, veteran=self.veteran, status=data["status"], on=data["date"],
+                               reason=data["reason"])
+        return self.veteran
 
 
 @login_required
@@ -335,62 +288,42 @@ def veteran_reveal(request, pk: int):
     return render(request, "partials/id_revealed.html", {"number": number})
 
 
-class RecordPartView(RoleRequiredMixin, View):
+class RecordPartView(VeteranPageMixin, ServiceFormView):
     """Add or change one part of a record (family member, care category, card, document).
 
     Subclasses name the form, the optional child model (looked up in scope by ``part_pk``), the service
-    that saves, and the tab to return to.
+    that saves (``save``), and the tab to return to.
     """
 
-    form_class = None
     part_model = None
     tab = "basic"
-    title = ""
-    multipart = False
+    template_name, form_id, card_class = "registry/veteran_action.html", "", "mx-auto"
 
-    def part(self, veteran, part_pk):
-        if part_pk is None or self.part_model is None:
-            return None
-        return get_object_or_404(self.part_model.objects.visible_to(self.request.user), pk=part_pk, veteran=veteran)
+    def load(self) -> None:
+        super().load()
+        part_pk = self.kwargs.get("part_pk")
+        self.part = None
+        if part_pk is not None and self.part_model is not None:
+            self.part = get_object_or_404(self.part_model.objects.visible_to(self.request.user), pk=part_pk,
+                                          veteran=self.veteran)
 
-    def make_form(self, data=None, files=None, instance=None):
+    def edited(self):
+        return self.part
+
+    def make_form(self, data=None, files=None):
         if issubclass(self.form_class, forms.ModelForm):
-            return self.form_class(data, files, instance=instance)
+            return self.form_class(data, files, instance=self.part)
         return self.form_class(data, files)
+
+    def get_title(self) -> str:
+        return f"{self.title} · {self.veteran.name}"
 
     def save(self, veteran, part, data: dict) -> None:
         raise NotImplementedError
 
-    def _render(self, request, form, veteran):
-        return render(request, "registry/veteran_action.html", {
-            "form": form, "veteran": veteran, "multipart": self.multipart,
-            "title": f"{self.title} · {veteran.name}"})
-
-    versioned = False  # the form edits ``part`` and carries its version (apps.core.concurrency)
-
-    def get(self, request, pk: int, part_pk: int | None = None):
-        veteran = _veteran_or_404(request, pk)
-        part = self.part(veteran, part_pk)
-        form = self.make_form(instance=part)
-        if self.versioned:
-            concurrency.stamp(form, part)
-        return self._render(request, form, veteran)
-
-    def post(self, request, pk: int, part_pk: int | None = None):
-        veteran = _veteran_or_404(request, pk)
-        part = self.part(veteran, part_pk)
-        form = self.make_form(request.POST, request.FILES, instance=part)
-        if self.versioned:
-            concurrency.require_version(form, part)
-        if form.is_valid():
-            try:
-                self.save(veteran, part, dict(form.cleaned_data))
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Saved."))
-                return redirect(f"{veteran.get_absolute_url()}?tab={self.tab}")
-        return self._render(request, form, veteran)
+    def perform(self, data: dict) -> str:
+        self.save(self.veteran, self.part, data)
+        return f"{self.veteran.get_absolute_url()}?tab={self.tab}"
 
 
 class FamilyMemberView(RecordPartView):
@@ -422,10 +355,6 @@ class CardCreateView(RecordPartView):
 class CardEventView(RecordPartView):
     permission_required = "registry.change_preferentialcard"
     form_class, part_model, tab, title = CardEventForm, PreferentialCard, "card", gettext_lazy("Preferential card event")
-
-    def get(self, request, pk: int, part_pk: int | None = None):
-        self.part(_veteran_or_404(request, pk), part_pk)  # 404 for a card out of scope
-        return super().get(request, pk, part_pk)
 
     def save(self, veteran, part, data):
         services.card_event_record(actor=self.request.user, card=part, kind=data["kind"], on=data["date"],

@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from apps.core import broker, files, tasks
 from apps.core.choices import AccessAction, JobStatus
+from apps.core.discovery import schedules
 from apps.core.files import generated_files_expire
 from apps.core.jobs import jobs_fail_stuck
 from apps.core.models import AccessLog, Job
-from apps.core.schedule import SCHEDULE
 from apps.core.tasks import jobs_fail_stuck as jobs_fail_stuck_task
 from tests import redis_fault
 from tests.conftest import login
@@ -205,7 +205,7 @@ def test_import_sheets_expire_too(users, django_capture_on_commit_callbacks):
 
 
 def test_the_purge_is_scheduled_hourly():
-    spec = SCHEDULE["generated-files-purge-hourly"]
+    spec = schedules()["generated-files-purge-hourly"]
     assert (spec.task, spec.minute, spec.hour) == ("core.generated_files_purge", "20", "*")
 
 
@@ -281,9 +281,7 @@ def test_a_job_without_a_sign_of_life_is_failed_and_its_owner_retries_it(client,
 
 
 def test_the_stuck_check_is_in_the_beat_schedule(db):
-    from apps.core.schedule import SCHEDULE
-
-    tasks = {spec.task for spec in SCHEDULE.values()}
+    tasks = {spec.task for spec in schedules().values()}
     assert {"core.jobs_fail_stuck", "core.outbox_drain"} <= tasks
     assert jobs_fail_stuck() == 0
 

@@ -197,3 +197,27 @@ def test_visible_to_is_one_query_and_composable(users, django_assert_num_queries
     qs = User.objects.visible_to(users["street_a"]).filter(username__startswith="village")
     with django_assert_num_queries(1):
         assert set(qs.values_list("username", flat=True)) == {"village_a1", "village_a2"}
+
+
+# --- visible_unit_ids: the pure-Python rule, against visible_to -----------------------------------
+
+
+def test_visible_unit_ids_matches_visible_to_for_every_role(users, tree, nobody, make_user, django_assert_num_queries):
+    from apps.core import reference
+    from apps.core.querysets import visible_unit_ids
+
+    inactive = make_user(Role.STREET_STATION, tree["street_a"], "inactive_street")
+    User.objects.filter(pk=inactive.pk).update(is_active=False)
+    inactive.refresh_from_db()
+    no_unit_station = make_user(Role.VILLAGE_STATION, None, "unitless_village")
+    people = [*users.values(), nobody, inactive, no_unit_station, AnonymousUser(), None]
+    assert {role for user in users.values() for role in user.role_names} == set(Role.values)  # every role
+    units = reference.snapshot().units
+    for user in people:
+        expected = set(OrgUnit.objects.visible_to(user).values_list("pk", flat=True))
+        with django_assert_num_queries(0):
+            found = visible_unit_ids(user, units)
+        assert found == expected, user
+        # A scoped model's rows through the unit ids agree with the subquery on the tree.
+        assert set(User.objects.visible_to(user, units=units).values_list("pk", flat=True)) == set(
+            User.objects.visible_to(user).values_list("pk", flat=True)), user

@@ -1,16 +1,11 @@
-"""Grant the care permissions to the roles."""
+"""Granted the care permissions to the roles by importing live code. The grants are now applied after every
+``migrate`` from apps/care/roles.py (apps.core.discovery.grant_roles); this migration stays, empty, so that the
+chain of migrations is unchanged."""
 
 from django.db import migrations
-
-from apps.care.roles import ROLE_PERMISSIONS
-from apps.core.roles import grant
-
-
-def forwards(apps, schema_editor):
-    grant(ROLE_PERMISSIONS, apps=apps, app_labels=("care",))
 
 
 class Migration(migrations.Migration):
     dependencies = [("care", "0002_seed_occasions_and_rules"), ("core", "0002_seed_roles")]
 
-    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

@@ -1,20 +1,12 @@
-"""Seed the six roles (Django groups) and the core permissions each one holds."""
+"""Seeded the six roles and core's permissions by importing live code. The grants are now applied after every
+``migrate`` from each app's ``roles.py`` (apps.core.discovery.grant_roles, a post_migrate receiver); this
+migration stays, empty, so that the chain of migrations is unchanged."""
 
 from django.db import migrations
-
-from apps.core.roles import CORE_PERMISSIONS, grant
-
-
-def seed_roles(apps, schema_editor):
-    grant(CORE_PERMISSIONS, apps=apps, app_labels=("core",))
-
-
-def unseed_roles(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name__in=list(CORE_PERMISSIONS)).delete()
 
 
 class Migration(migrations.Migration):
     dependencies = [("core", "0001_initial"), ("auth", "0012_alter_user_first_name_max_length"),
                     ("contenttypes", "0002_remove_content_type_name")]
 
-    operations = [migrations.RunPython(seed_roles, unseed_roles)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

@@ -1,16 +1,11 @@
-"""Grant the honours permissions to the roles: stations and bureau staff keep the registers, leadership reads."""
+"""Granted the honors permissions to the roles by importing live code. The grants are now applied after every
+``migrate`` from apps/honors/roles.py (apps.core.discovery.grant_roles); this migration stays, empty, so that the
+chain of migrations is unchanged."""
 
 from django.db import migrations
-
-from apps.core.roles import grant
-from apps.honors.roles import ROLE_PERMISSIONS
-
-
-def forwards(apps, schema_editor):
-    grant(ROLE_PERMISSIONS, apps=apps, app_labels=("honors",))
 
 
 class Migration(migrations.Migration):
     dependencies = [("honors", "0001_initial"), ("core", "0002_seed_roles")]
 
-    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

@@ -47,7 +47,8 @@ class VisibleOrgUnitFieldExtension(OpenApiSerializerFieldExtension):
 def document_filter_choices(result, generator, request, public, **kwargs):
     """drf-spectacular post-processing hook: the list's unit and code filters take ids; list those the caller may
     use (the same choices the FilterSet validates against), as the schema of each parameter."""
-    from .. import reference
+    from apps.core import reference
+
     from ..filters import CODE_FILTERS, VeteranFilterSet
 
     operation = result.get("paths", {}).get("/api/v1/veterans/", {}).get("get")

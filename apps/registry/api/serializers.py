@@ -21,11 +21,12 @@ from rest_framework import serializers
 from rest_framework.relations import MANY_RELATION_KWARGS, PKOnlyObject
 from rest_framework.settings import api_settings
 
+from apps.core import reference
 from apps.core.api.fields import STRICT_FIELD_MAPPING, StrictCharField
 from apps.core.api.parsers import RefuseNulMixin
 from apps.core.models import OrgUnit
 
-from .. import reference, services
+from .. import services
 from ..choices import CodeKind, Sex
 from ..models import Code, FamilyMember, Veteran
 

@@ -33,13 +33,14 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from apps.core import reference
 from apps.core.api.filters import refuse_blank
 from apps.core.choices import AccessAction
 from apps.core.concurrency import VersionedUpdateMixin
 from apps.core.scoping import HasModelPermission, ScopedViewSetMixin
 from apps.core.services import access_log_record
 
-from .. import exporting, reference, selectors
+from .. import exporting, selectors
 from ..filters import VeteranFilterSet
 from ..models import Code, FamilyMember, Veteran
 from . import schema  # noqa: F401 (registers the schema of name-valued fields)

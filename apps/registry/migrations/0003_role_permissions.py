@@ -1,15 +1,11 @@
-"""Grant the registry permissions to the roles. Leadership reads; stations and bureau staff keep records."""
+"""Granted the registry permissions to the roles by importing live code. The grants are now applied after every
+``migrate`` from apps/registry/roles.py (apps.core.discovery.grant_roles); this migration stays, empty, so that the
+chain of migrations is unchanged."""
 
 from django.db import migrations
-
-from apps.core.roles import grant
-from apps.registry.roles import ROLE_PERMISSIONS
-
-def forwards(apps, schema_editor):
-    grant(ROLE_PERMISSIONS, apps=apps, app_labels=("registry",))
 
 
 class Migration(migrations.Migration):
     dependencies = [("registry", "0002_seed_code_tables"), ("core", "0002_seed_roles")]
 
-    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

@@ -9,25 +9,48 @@ one query reads a version of both tables, and the copy is reloaded when it chang
 The version of a table is its newest history event id (pghistory triggers record every insert and
 update, bulk and raw writes included), its row count and its highest id (deletions, and tables flushed
 and refilled by tests). Nothing can change a row without moving one of them.
+
+The code table is the registry's (``Code``): core cannot import it, so the registry names it here from its
+``hooks.register()`` (``use_code_model``). Without it (core alone) the snapshot has units and no codes.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
-from apps.core.models import OrgUnit
+from .models import OrgUnit
 
-from .models import Code
+Code = Any  # the registry's code model (``use_code_model``); core does not import it
 
-_VERSION_SQL = (
-    "SELECT (SELECT coalesce(max(pgh_id), 0) FROM registry_codeevent),"
-    " (SELECT count(*) FROM registry_code), (SELECT coalesce(max(id), 0) FROM registry_code),"
-    " (SELECT coalesce(max(pgh_id), 0) FROM core_orgunitevent),"
-    " (SELECT count(*) FROM core_orgunit), (SELECT coalesce(max(id), 0) FROM core_orgunit)"
-)
+_code_model: type[models.Model] | None = None
+_version_sql: str | None = None
+
+
+def use_code_model(model: type[models.Model]) -> None:
+    """Name the code table the snapshot holds (the registry's ``Code``, called from its hooks)."""
+    global _code_model, _version_sql, _current
+    _code_model, _version_sql, _current = model, None, None
+
+
+def _table_version_sql(model: type[models.Model]) -> str:
+    """The version of one pghistory-tracked table: newest event id, row count, highest id."""
+    qn = connection.ops.quote_name
+    event = model.pgh_event_model  # pghistory's event model of the table
+    table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
+    return (f"(SELECT coalesce(max({qn(event._meta.pk.column)}), 0) FROM {qn(event._meta.db_table)}),"  # noqa: S608
+            f" (SELECT count(*) FROM {table}), (SELECT coalesce(max({pk}), 0) FROM {table})")
+
+
+def _version_statement() -> str:
+    global _version_sql
+    if _version_sql is None:
+        tables = [m for m in (_code_model, OrgUnit) if m is not None]
+        _version_sql = "SELECT " + ", ".join(_table_version_sql(m) for m in tables)
+    return _version_sql
 
 
 @dataclass
@@ -68,12 +91,12 @@ _current: Snapshot | None = None
 
 def _version() -> tuple:
     with connection.cursor() as cursor:
-        cursor.execute(_VERSION_SQL)
+        cursor.execute(_version_statement())
         return tuple(cursor.fetchone())
 
 
 def _load(version: tuple) -> Snapshot:
-    codes = list(Code.objects.order_by("kind", "sort_order", "code"))
+    codes = list(_code_model.objects.order_by("kind", "sort_order", "code")) if _code_model is not None else []
     by_kind: dict[str, list[Code]] = {}
     for code in codes:
         by_kind.setdefault(code.kind, []).append(code)
