@@ -1,8 +1,8 @@
 """Import pages: upload, preview (dry run) with the bad rows, confirm, progress and result.
 
 Every page needs ``registry.import_veteran``; a job is looked up among the user's own jobs, so another
-user's import answers 404. The work is done by ``importing`` (in the request for small sheets, in a
-Celery task for large ones).
+user's import answers 404. The work is done by ``importing``, the veteran spec of core's import framework
+(in the request for small sheets, in a Celery task for large ones).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from apps.core import files
 from apps.core.choices import AccessAction, JobStatus
 from apps.core.forms import OrgUnitChoiceField
+from apps.core.imports import reading
 from apps.core.models import Job, OrgUnit
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record, jobs_fail_stuck
@@ -61,7 +62,7 @@ class ImportUploadView(RoleRequiredMixin, View):
     def _render(self, request, form, status: int = 200):
         return render(request, "registry/import_upload.html", {
             "form": form, "jobs": importing.import_jobs(user=request.user)[:10],
-            "sync_max_rows": importing.sync_max_rows(), "max_mb": importing.max_upload_bytes() // (1024 * 1024),
+            "sync_max_rows": reading.sync_max_rows(), "max_mb": reading.max_upload_bytes() // (1024 * 1024),
         }, status=status)
 
     def get(self, request):
