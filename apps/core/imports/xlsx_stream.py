@@ -1,9 +1,10 @@
 """The hand-written streaming xlsx reader (zip + expat), kept for what python-calamine cannot do.
 
 calamine (``reading.Source``) reads every ordinary workbook. This reader is used only for a sheet that
-- declares no used range (``<dimension>``): calamine loads a whole sheet into memory before a single row is
-  seen, so the cells could not be counted, and the sheet refused, while it is read; this reader counts them
-  row by row and stops at ``max_cells()``;
+- spans more cells than an import reads (last row × last column, measured by a scan of the XML, whatever the
+  sheet declares): calamine loads a whole sheet into one dense range before a single row is seen, so it could
+  not stop at ``max_cells()``; this reader counts the cells row by row, stops there, and never keeps a cell
+  right of ``MAX_COLUMNS``;
 - holds formulas without a saved value (written by a program, never saved by Excel): calamine reads them as
   empty cells, so "Required." would be reported instead of the real cause; this reader marks them
   ``FORMULA_WITHOUT_VALUE``.
@@ -41,6 +42,8 @@ MAX_PART_BYTES = 20 * 1024 * 1024  # workbook parts parsed whole in memory (work
 # t="str" <v></v>, also matched: then the stream reader, which tells them apart, reads the sheet).
 FORMULA_WITHOUT_SAVED_VALUE = re.compile(rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)(?!<(?:\w+:)?v>[^<])")
 CELL_TAG = re.compile(rb"<(?:\w+:)?c[ >]")
+ROW_NUMBER = re.compile(rb"row [^>]*?\br=\"(\d+)\"")  # matched where the chunk's last "row " is
+CELL_COLUMN = re.compile(rb' r="([A-Z]{1,3})\d')  # a cell's reference (a row's is digits only)
 DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
 # Built-in number formats that show dates (14–22, and the CJK-locale ones 27–36 and 50–58).
 BUILTIN_DATE_FORMATS = frozenset([*range(14, 23), *range(27, 37), *range(50, 59)])
@@ -251,24 +254,33 @@ class XlsxStream:
     def needs_stream(self, path: str) -> bool:
         """Whether the sheet at ``path`` must be read by this reader rather than by calamine (see the module's
         docstring). One pass over the sheet's XML (inflated in chunks, scanned by regular expressions, several
-        times faster than reading it); refuses a DTD in the sheet or its shared strings."""
+        times faster than reading it): a formula without a saved value, or a used range (last row × last column,
+        what calamine allocates) larger than ``max_cells()``, sends it here. Refuses a DTD in the sheet or its
+        shared strings."""
         for part in (path, self._shared_path):
             if part:
                 with self.zip.open(part) as handle:
                     if DTD.search(handle.read(4096)):
                         no_doctype()
-        if self.dimension(path) is None:
-            return True
-        cells, tail, limit = 0, b"", max_cells()
+        last_row, last_column, tail, limit = 0, 0, b"", max_cells()
         with self.zip.open(path) as handle:
             while chunk := handle.read(1 << 20):
                 data = tail + chunk
                 safe = len(data) - 64 if len(chunk) == 1 << 20 else len(data)  # a match at the end may go on
-                if any(m.start() < safe for m in FORMULA_WITHOUT_SAVED_VALUE.finditer(data, max(0, len(tail) - 64))):
+                if (b"<f" in data or b":f" in data) and any(
+                        m.start() < safe for m in FORMULA_WITHOUT_SAVED_VALUE.finditer(data, max(0, len(tail) - 64))):
                     return True
-                cells += len(CELL_TAG.findall(chunk))
-                if cells > limit:
-                    return True  # the stream reader refuses it where it passes the limit
+                at = data.rfind(b"row ")
+                number = ROW_NUMBER.match(data, at, at + 300) if at >= 0 else None
+                if number:
+                    last_row = max(last_row, int(number.group(1)))
+                elif CELL_TAG.search(data) and not last_row:
+                    return True  # rows without numbers: only reading them tells where they are
+                letters = set(CELL_COLUMN.findall(data))
+                if letters:
+                    last_column = max(last_column, col_index(max(letters, key=lambda c: (len(c), c)).decode()) + 1)
+                if last_row * last_column > limit:
+                    return True  # the stream reader refuses it where it passes the limit (or reads it lean)
                 tail = data[-128:]
         return False
 
