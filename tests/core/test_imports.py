@@ -165,3 +165,63 @@ def test_template_has_the_columns_and_drop_downs(tree, users):
     assert [c.value for c in workbook["代码表"]["A"]] == ["类别", "甲类", "乙类"]
     assert workbook["代码表"].sheet_state == "hidden"
     assert workbook["填写说明"]["A2"].value == "1. 每行一件物品。"
+
+
+# --- reading: calamine, and the stream reader for what calamine cannot do ------------------------------------
+
+
+def _rezip(path: Path, sheet) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = sheet(parts["xl/worksheets/sheet1.xml"].decode()).encode()
+    with zipfile.ZipFile(path, "w") as out:
+        for name, data in parts.items():
+            out.writestr(name, data)
+    return path
+
+
+def test_calamine_and_the_stream_reader_read_alike(tmp_path):
+    from datetime import datetime
+
+    from apps.core.imports.reading import Source
+
+    rows = [["标题"], ["文本", "整数", "小数", "日期", "布尔", "空", "长数字"],
+            ["张三", 42, 2008.12, datetime(2003, 12, 1), True, None, 320111198001011234],
+            [None, "a", None, None, None, None, "3.2E+17"]]
+    path = sheet(tmp_path / "types.xlsx", rows)
+    source = Source(path)
+    sheet_path = source._xlsx.sheets[0][1]
+    assert not source._xlsx.needs_stream(sheet_path)  # an ordinary sheet is read by calamine
+    read = list(source.rows(0))
+    streamed = list(source._xlsx.rows(sheet_path))
+    source.close()
+    assert [r for r in read if r[1]] == streamed
+    assert read[2] == (3, ["张三", 42, 2008.12, datetime(2003, 12, 1), True, None, 3.201111980010113e17])
+    assert type(read[2][1][1]) is int and type(read[2][1][6]) is float  # 18 digits: the float Excel stored
+
+
+def test_formulas_without_values_and_wide_sheets_go_to_the_stream_reader(tmp_path, settings):
+    from apps.core.imports.reading import Source
+
+    path = sheet(tmp_path / "formula.xlsx", [["编号", "名称"], ["A1", '="水"&"壶"']])
+    source = Source(path)
+    assert source._xlsx.needs_stream(source._xlsx.sheets[0][1])
+    source.close()
+    settings.REGISTRY_IMPORT_MAX_CELLS = 100
+    wide = sheet(tmp_path / "wide.xlsx", [["编号"], ["A1"]])
+    _rezip(wide, lambda xml: xml.replace('<c r="A2"', '<c r="ZZ2" t="inlineStr"><is><t>x</t></is></c><c r="A2"'))
+    source = Source(wide)
+    assert source._xlsx.needs_stream(source._xlsx.sheets[0][1])  # 2 rows × 702 columns: calamine would allocate
+    assert [values[:1] for _n, values in source.rows(0)] == [["编号"], ["A1"]]  # read lean, XFD-side ignored
+    source.close()
+
+
+def test_a_dtd_is_refused_before_calamine_reads(table, tree, tmp_path):
+    from apps.core.imports import ImportFileError
+
+    path = _rezip(sheet(tmp_path / "dtd.xlsx", GOOD),
+                  lambda xml: xml.replace("<worksheet", '<!DOCTYPE x [<!ENTITY a "aaaa">]><worksheet', 1))
+    with pytest.raises(ImportFileError, match="damaged or protected"):
+        run(path, tree)

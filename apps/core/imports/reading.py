@@ -155,9 +155,10 @@ class Source:
                 self._visible = [name for name, _path in self._xlsx.sheets]
                 self.date1904 = self._xlsx.date1904
         elif self.format == "xls":
-            book = self._calamine()
-            self._visible = [m.name for m in book.sheets_metadata
-                             if str(m.visible).endswith("Visible") and str(m.typ).endswith("WorkSheet")]
+            from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
+            self._visible = [m.name for m in self._calamine().sheets_metadata
+                             if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet]
 
     def _calamine(self):
         if self._book is None:
