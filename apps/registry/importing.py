@@ -437,6 +437,7 @@ def _template_notes() -> list[str]:
 SPEC = ImportSpec(
     name="veterans", columns=COLUMNS, key="id_number", label="name", writer=VeteranWriter, job_kind=JOB_KIND,
     permission=PERMISSION, template_sheet="退役军人信息", template_notes=_template_notes, column_hint=_column_hint,
+    template_file_name=lambda: _("veteran-import-template.xlsx"),
 )
 
 

@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
@@ -148,5 +147,5 @@ def import_errors(request, pk: int):
 def import_template(request):
     data = importing.import_template(user=request.user)
     response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = content_disposition_header(True, _("veteran-import-template.xlsx"))
+    response["Content-Disposition"] = content_disposition_header(True, importing.SPEC.template_file_name())
     return response
