@@ -225,3 +225,21 @@ def test_a_dtd_is_refused_before_calamine_reads(table, tree, tmp_path):
                   lambda xml: xml.replace("<worksheet", '<!DOCTYPE x [<!ENTITY a "aaaa">]><worksheet', 1))
     with pytest.raises(ImportFileError, match="damaged or protected"):
         run(path, tree)
+
+
+def test_units_by_code_name_or_path_within_the_users_tree(tree, users):
+    from apps.core.imports import CellError, UnitLookup
+    from apps.core.services import orgunit_create
+
+    twin_a = orgunit_create(actor=None, parent=tree["street_a"], code="320111001202", name="新村")
+    twin_b = orgunit_create(actor=None, parent=tree["street_b"], code="320111002202", name="新村")
+    district = UnitLookup(actor=None, unit=tree["district"])
+    assert district.get("320111001202") == twin_a.pk
+    assert district.get("甲二村") == tree["village_a2"].pk
+    with translation.override("en"), pytest.raises(CellError, match="Several units are called “新村”"):
+        district.get("新村")
+    assert district.get("乙街道/新村") == twin_b.pk and district.get("测试区>甲街道>新村") == twin_a.pk
+    street_a = UnitLookup(actor=users["street_a"], unit=tree["street_a"])
+    assert street_a.get("新村") == twin_a.pk  # the one in the user's area
+    with translation.override("en"), pytest.raises(CellError, match="outside your area"):
+        street_a.get("乙街道/新村")

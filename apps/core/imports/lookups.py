@@ -15,6 +15,7 @@ from .problems import CellError
 
 TWELVE_DIGITS = re.compile(r"(?<!\d)\d{12}(?!\d)")
 INNER = re.compile(r"^(.*)\((.+)\)$")
+PATH_SPLIT = re.compile(r"[/\\>＞]")
 
 
 class ChoiceList:
@@ -64,6 +65,7 @@ class UnitLookup:
         units = list(OrgUnit.objects.values_list("pk", "code", "name", "path", "is_active"))
         self.unit_by_code = {code: (pk, name, path, active) for pk, code, name, path, active in units}
         self.unit_name = {pk: name for pk, _code, name, _path, _active in units}
+        self.name_by_path = {path: code_key(name) for _pk, _code, name, path, _active in units}
         self.units_by_name: dict[str, list[tuple[int, str, str, bool]]] = {}
         for pk, code, name, path, active in units:
             self.units_by_name.setdefault(code_key(name), []).append((pk, code, path, active))
@@ -73,7 +75,15 @@ class UnitLookup:
             self.visible = {pk for pk, _c, _n, path, _a in units if path.startswith(unit.path)}
         self.allowed = {pk for pk, _c, _n, path, _a in units if pk in self.visible and path.startswith(unit.path)}
 
+    def _under(self, path: str, names: list[str]) -> bool:
+        """Whether the ancestors of the unit at ``path`` include units of ``names``, top down (gaps allowed)."""
+        step = OrgUnit.steplen
+        ancestors = iter(self.name_by_path.get(path[:end], "") for end in range(step, len(path), step))
+        return all(any(name == ancestor for ancestor in ancestors) for name in names)
+
     def get(self, raw: Any) -> int:
+        """The unit a cell names: by its 12-digit division code, by name (one of that name under the target unit
+        first), or by a path of names (甲街道/甲一社区) when several units share a name."""
         text = as_text(raw)
         digits = TWELVE_DIGITS.search(text.replace(" ", ""))
         if digits:
@@ -82,7 +92,10 @@ class UnitLookup:
                 raise CellError(_("No unit has the division code %(code)s.") % {"code": digits.group(0)})
             pk, name, _path, active = found
         else:
-            matches = self.units_by_name.get(code_key(text), [])
+            *above, last = [part for part in PATH_SPLIT.split(text) if part.strip()] or [text]
+            matches = self.units_by_name.get(code_key(last), [])
+            if above:  # 甲街道/甲一社区: the unit under units of these names, in this order
+                matches = [m for m in matches if self._under(m[2], [code_key(part) for part in above])]
             if not matches:
                 raise CellError(_("No unit is called “%(name)s”; give its 12-digit division code.") % {"name": text})
             inside = [m for m in matches if m[0] in self.allowed] or matches
