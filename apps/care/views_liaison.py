@@ -224,7 +224,7 @@ def summary_export(request):
     """The monthly summary as an xlsx workbook (what the user may see), logged."""
     month = _month(request)
     summary = selectors.liaison_month_summary(user=request.user, month=month)
-    content = exporting_liaison.summary_workbook(summary)
+    content = exporting_liaison.summary_workbook(summary, user=request.user)
     access_log_record(user=request.user, action=AccessAction.EXPORT, request=request,
                       object_repr=_("Liaison summary %(month)s") % {"month": f"{month:%Y-%m}"},
                       detail={"kind": "liaison_summary", "month": f"{month:%Y-%m}"})

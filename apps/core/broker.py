@@ -27,7 +27,8 @@ class BrokerUnavailable(Exception):
     """The broker (Redis) cannot take work right now."""
 
 
-def _in_process() -> bool:
+def in_process() -> bool:
+    """Tasks run in the calling process (no REDIS_URL; tests), not on a worker."""
     return bool(current_app.conf.task_always_eager)
 
 
@@ -49,7 +50,7 @@ def _ping(url: str) -> bool:
 
 def broker_available(*, refresh: bool = False) -> bool:
     """Whether queued work can reach a worker now (cached a few seconds per process)."""
-    if _in_process():
+    if in_process():
         return True
     url = str(current_app.conf.broker_url or "")
     now = time.monotonic()
@@ -73,16 +74,20 @@ def broker_forget() -> None:
 
 
 def send(task, args: list | tuple = (), *, queue: str | None = None) -> None:
-    """Queue ``task(*args)``; raise ``BrokerUnavailable`` at once when the broker cannot take it."""
+    """Queue ``task(*args)`` (a task, or a task's name: the sender need not import the task's module); raise
+    ``BrokerUnavailable`` at once when the broker cannot take it."""
     if not broker_available():
         raise BrokerUnavailable
     options: dict[str, Any] = {"ignore_result": True}
     if queue:
         options["queue"] = queue
     try:
-        task.apply_async(args=list(args), **options)
+        if isinstance(task, str):
+            current_app.send_task(task, args=list(args), **options)
+        else:
+            task.apply_async(args=list(args), **options)
     except Exception as exc:
-        if _in_process():
+        if in_process():
             raise  # the task itself failed, in-process: not a broker problem
         logger.warning("broker: could not queue %s", getattr(task, "name", task), exc_info=True)
         _remember(str(current_app.conf.broker_url or ""), False)

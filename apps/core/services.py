@@ -13,14 +13,12 @@ import pghistory.models
 from axes.models import AccessFailureLog
 from axes.models import AccessLog as AxesAccessLog
 from axes.utils import reset as axes_reset
-from celery import current_app
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,8 +27,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
 from . import concurrency
-from .choices import AccessAction, JobStatus, OrgLevel, Role
-from .models import AccessLog, Job, Notification, OrgUnit, User
+from .choices import AccessAction, OrgLevel, Role
+from .models import AccessLog, Notification, OrgUnit, User
 from .notifications import CHANNELS, Message
 
 
@@ -359,77 +357,3 @@ def api_token_issue(*, user: User) -> tuple[AuthToken, str]:
 def api_tokens_revoke(*, user: User) -> int:
     """Revoke all of the user's API tokens (password changed or set, second factor removed)."""
     return AuthToken.objects.filter(user=user).delete()[0]
-
-
-# --- background jobs --------------------------------------------------------------------------
-
-
-def job_task(job: Job):
-    """The registered Celery task that runs jobs of this kind, or None."""
-    return current_app.tasks.get(job.kind)
-
-
-def job_unavailable_message() -> str:
-    return _("The background service is unavailable at the moment; try again later.")
-
-
-def job_enqueue(job: Job, task=None) -> None:
-    """Queue ``job`` for its task once the current transaction commits, as a sign of life now.
-
-    When the broker cannot take it, the job is failed with a reason the user reads (后台服务暂不可用) and
-    may retry, never left waiting for a message that was never sent."""
-    task = task or job_task(job)
-    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
-    pk = job.pk
-
-    def send() -> None:
-        from . import broker
-
-        try:
-            broker.send(task, [pk])
-        except broker.BrokerUnavailable:
-            Job.objects.filter(pk=pk, status=JobStatus.PENDING).update(
-                status=JobStatus.FAILED, error=job_unavailable_message(), finished_at=timezone.now())
-
-    transaction.on_commit(send)
-
-
-def job_retry(*, actor: User, job: Job) -> Job:
-    """Put a failed job back in the queue (after the transaction commits); its old result is dropped.
-
-    With the broker down the job stays failed (``BrokerUnavailable``), so it can be retried later."""
-    from . import broker
-
-    task = job_task(job)
-    if job.status != JobStatus.FAILED or task is None:
-        raise ValueError("only a failed job of a known kind can be retried")
-    if not broker.broker_available():
-        raise broker.BrokerUnavailable
-    with transaction.atomic():
-        locked = Job.objects.select_for_update().get(pk=job.pk)
-        if locked.status != JobStatus.FAILED:
-            raise ValueError("the job is no longer failed")
-        old = locked.output_file.name
-        locked.status, locked.progress, locked.error, locked.finished_at = JobStatus.PENDING, 0, "", None
-        locked.output_file = ""
-        locked.save(update_fields=["status", "progress", "error", "finished_at", "output_file"])
-        if old:
-            storage = locked.output_file.storage
-            transaction.on_commit(lambda: storage.delete(old))
-        job_enqueue(locked, task)
-    return locked
-
-
-def jobs_fail_stuck(*, user: User | None = None, now=None) -> int:
-    """Fail the waiting or running jobs (of ``user``, or everyone's) that gave no sign of life for
-    ``JOB_STUCK_AFTER_MINUTES``: a killed worker, a lost message, a database outage mid-job. Their owner
-    can run them again from the download centre."""
-    minutes = settings.JOB_STUCK_AFTER_MINUTES
-    now = now or timezone.now()
-    jobs = Job.objects.filter(status__in=(JobStatus.PENDING, JobStatus.RUNNING)).alias(
-        alive=Coalesce("heartbeat_at", "created_at")).filter(alive__lt=now - timedelta(minutes=minutes))
-    if user is not None:
-        jobs = jobs.filter(user=user)
-    reason = _("The job gave no sign of life for %(minutes)d minutes (the worker or the database may have "
-               "stopped); it was marked failed. Run it again.") % {"minutes": minutes}
-    return jobs.update(status=JobStatus.FAILED, error=reason, finished_at=now)

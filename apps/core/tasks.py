@@ -3,7 +3,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from . import services
+from . import jobs, services
 
 
 @shared_task(name="core.audit_purge", acks_late=True, time_limit=3600)
@@ -46,4 +46,16 @@ def outbox_drain() -> dict:
 @shared_task(name="core.jobs_fail_stuck", acks_late=True, time_limit=600)
 def jobs_fail_stuck() -> dict:
     """Every five minutes: fail the jobs that gave no sign of life for JOB_STUCK_AFTER_MINUTES."""
-    return {"failed": services.jobs_fail_stuck()}
+    return {"failed": jobs.jobs_fail_stuck()}
+
+
+@shared_task(name=jobs.TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,
+             time_limit=settings.CELERY_TASK_TIME_LIMIT, soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT)
+def run_job(self, job_id: int) -> dict:
+    """Run background job ``job_id`` by its kind (``apps.core.jobs``). Safe to run twice: a message redelivered
+    after its worker died re-runs the job from the start; a duplicate of a running or finished job is skipped."""
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    job = jobs.job_run(job_id, redelivered=redelivered)
+    if job is None:
+        return {"job": job_id, "skipped": True}
+    return {"job": job_id, "status": job.status, "rows": job.result.get("rows", 0)}

@@ -1,10 +1,9 @@
 """The download centre: a user's own background jobs, their progress and their result files.
 
 Jobs are scoped by ``Job.objects.visible_to(user)`` (owner only): another user's job answers 404.
-A job's ``kind`` is the name of the Celery task that runs it with the job's primary key, so a
-failed job is re-run here without core knowing the app that started it. A job that gave no sign of life for
-``JOB_STUCK_AFTER_MINUTES`` is failed when its owner lists their jobs; with Redis down a retry is refused and
-the job stays failed.
+A job's ``kind`` names its registered runner (``apps.core.jobs``), so a failed or stuck job is re-run here
+without core knowing the app that started it. A job that gave no sign of life for ``JOB_STUCK_AFTER_MINUTES``
+is failed when its owner lists their jobs; with Redis down a retry is refused and the job stays failed.
 """
 
 from __future__ import annotations
@@ -22,8 +21,9 @@ from django.views.generic import TemplateView
 from . import files
 from .broker import BrokerUnavailable
 from .choices import AccessAction, JobStatus
+from .jobs import job_is_retryable, job_retry, jobs_fail_stuck, unavailable_message
 from .models import Job
-from .services import access_log_record, job_retry, job_unavailable_message, jobs_fail_stuck
+from .services import access_log_record
 
 ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)
 
@@ -52,6 +52,7 @@ class JobListView(LoginRequiredMixin, TemplateView):
         ctx["jobs"] = list(page)
         ctx["polling"] = any(job.status in ACTIVE for job in ctx["jobs"])
         for job in ctx["jobs"]:
+            job.may_retry = job_is_retryable(job)
             # Shown as the row's action: download, or why not (expired, or the user's rights changed).
             job.expires_at = files.job_expires_at(job) if job.status == JobStatus.DONE else None
             job.past_ttl = job.status == JobStatus.DONE and files.job_is_past_ttl(job)
@@ -86,9 +87,9 @@ def job_retry_view(request, pk: int):
     try:
         job_retry(actor=request.user, job=job)
     except ValueError:
-        messages.error(request, _("Only a failed job can be run again."))
+        messages.error(request, _("Only a failed job, or one that stopped giving signs of life, can be run again."))
     except BrokerUnavailable:
-        messages.error(request, job_unavailable_message())
+        messages.error(request, unavailable_message())
     else:
         messages.success(request, _("The job was put back in the queue."))
     return redirect("jobs:job_list")

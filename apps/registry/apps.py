@@ -11,9 +11,10 @@ class RegistryConfig(AppConfig):
         from apps.core import navigation
         from apps.core.navigation import NavItem
 
-        from . import hooks
+        from . import hooks, jobs
 
         hooks.register_outbox()
+        jobs.register_jobs()  # until core's discovery calls each app's register_jobs()
 
         navigation.register(NavItem("veterans", _("Veterans"), "registry:veteran_list", "person-vcard",
                                     "registry.view_veteran", order=10))

@@ -2,12 +2,12 @@
 
 The rows come from the same FilterSet as the list page (``selectors.veteran_filterset``) and stream
 from a server-side cursor as flat tuples (``values_list`` with ``org_unit__name``-style look-ups,
-no model instances); XlsxWriter in ``constant_memory`` mode flushes each row to disk as it is
-written, so memory stays flat however many rows there are.
+no model instances) into core's xlsx writer (``apps.core.exports.xlsx``), which flushes each row to disk as
+it is written, so memory stays flat however many rows there are.
 
 Small masked exports are written while the user waits; larger ones, and every export of full ID
-numbers, need a reason and run as a background job (``tasks_export.export_veterans``) whose
-result lands in the user's download centre.
+numbers, need a reason and run as a background job of kind ``registry.export`` (``export_job_run``, registered
+in ``apps/registry/jobs.py``) whose result lands in the user's download centre.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import tempfile
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import astuple, dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-import xlsxwriter
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -30,8 +29,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core import files
-from apps.core.choices import AccessAction, JobStatus
+from apps.core import files, jobs
+from apps.core.choices import AccessAction
+from apps.core.exports import xlsx
 from apps.core.models import AccessLog, Job, User
 from apps.core.services import access_log_record, client_ip
 
@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 EXPORT_PERMISSION = "registry.export_veteran"
 REVEAL_PERMISSION = "registry.reveal_id_number"
-JOB_KIND = "registry.export_veterans"  # the Celery task's name: the download centre re-runs jobs by it
+JOB_KIND = "registry.export"  # registered in apps/registry/jobs.py; the download centre re-runs jobs by it
 CHUNK_SIZE = 5000
 PROGRESS_EVERY = 2000
 # Query parameters that only page the list; the export ignores them.
@@ -59,17 +59,22 @@ def sync_max_rows() -> int:
 
 @dataclass(frozen=True)
 class Column:
+    """A column of the export, as core's xlsx writer takes it (``header``, ``kind``, ``width``)."""
+
     header: object  # lazy translation
     lookup: str
-    kind: str = "text"  # text | date | sex | status | id
+    kind: str = "text"  # an xlsx writer kind: text | date
     width: int = 12
+    labels: dict | None = None  # stored code → shown label (choices)
 
+
+ID_LOOKUP = "id_number_masked"  # the full number (decrypted) instead, in an export of full ID numbers
 
 COLUMNS: tuple[Column, ...] = (
     Column(gettext_lazy("Full name"), "name", width=10),
-    Column(gettext_lazy("Sex"), "sex", "sex", 6),
+    Column(gettext_lazy("Sex"), "sex", width=6, labels=dict(Sex.choices)),
     Column(gettext_lazy("Birth date"), "birth_date", "date", 11),
-    Column(gettext_lazy("Citizen ID number"), "id_number_masked", "id", 21),
+    Column(gettext_lazy("Citizen ID number"), ID_LOOKUP, width=21),
     Column(gettext_lazy("Phone"), "phone", width=14),
     Column(gettext_lazy("Ethnic group"), "ethnic__name", width=8),
     Column(gettext_lazy("Political status"), "political__name", width=10),
@@ -80,10 +85,8 @@ COLUMNS: tuple[Column, ...] = (
     Column(gettext_lazy("Enlistment date"), "enlist_date", "date", 11),
     Column(gettext_lazy("Discharge date"), "discharge_date", "date", 11),
     Column(gettext_lazy("Residential address"), "address", width=28),
-    Column(gettext_lazy("Status"), "status", "status", 8),
+    Column(gettext_lazy("Status"), "status", width=8, labels=dict(VeteranStatus.choices)),
 )
-
-EXCEL_EPOCH = date(1899, 12, 30).toordinal()
 
 
 def export_params(params) -> QueryDict:
@@ -145,12 +148,7 @@ def check_reason(reason: str, *, required: bool) -> str:
     return reason[:300]
 
 
-# --- writing ----------------------------------------------------------------------------------
-
-
-def _header_text(value: str) -> str:
-    """Escape ``&`` for Excel's page header/footer codes."""
-    return value.replace("&", "&&")
+# --- writing ----------------------------------------------------------------------------------------
 
 
 def write_xlsx(
@@ -163,84 +161,36 @@ def write_xlsx(
     unmasked: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Write the title, the watermark rows, the header and ``rows`` (tuples in COLUMNS order).
+    """Write ``rows`` (tuples in COLUMNS order, codes not yet labelled) with core's xlsx writer: the title, the
+    watermark (sheet, page header/footer, properties) and the filters above the header. Returns the row count."""
+    labelled = [(index, {key: str(label) for key, label in column.labels.items()})
+                for index, column in enumerate(COLUMNS) if column.labels]
 
-    Returns the number of data rows. Cells are written with the typed calls (``write_string``,
-    ``write_number``) rather than ``write_row``, which would inspect every value's type.
-    """
-    workbook = xlsxwriter.Workbook(target, {"constant_memory": True, "tmpdir": tempfile.gettempdir()})
-    who = f"{user.real_name or user.username}（{user.username}）"
-    stamp = timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S")
+    def shown(stream: Iterable[tuple]) -> Iterable[list]:
+        for row in stream:
+            row = list(row)
+            for index, labels in labelled:
+                row[index] = labels.get(row[index], row[index])
+            yield row
+
     title = _("Veteran list")
-    workbook.set_properties({"title": title, "author": who, "comments": _("Exported by %(user)s at %(time)s") % {
-        "user": who, "time": stamp}})
-    sheet = workbook.add_worksheet(title[:31])
-    title_format = workbook.add_format({"bold": True, "font_size": 14})
-    mark_format = workbook.add_format({"font_color": "#C00000"})
-    head_format = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
-                                       "valign": "vcenter"})
-    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    text_format = workbook.add_format({"num_format": "@"})
-    for index, column in enumerate(COLUMNS):
-        sheet.set_column(index, index, column.width, text_format if column.kind == "id" else None)
-    watermark = _("Exported by: %(user)s    Export time: %(time)s") % {"user": who, "time": stamp}
-    sheet.set_header(f"&L&\"-,Bold\"{_header_text(title)}&R{_header_text(watermark)}")
-    # The translation keeps Excel's codes: &P is the page number, &N the number of pages.
-    sheet.set_footer("&L" + _header_text(watermark) + "&R" + _("Page &P of &N"))
-    sheet.set_landscape()
-    sheet.set_paper(9)  # A4
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(3)
-
-    # constant_memory: rows must be written in order, each row complete before the next.
-    sheet.write_string(0, 0, title + ("（" + _("full ID numbers") + "）" if unmasked else ""), title_format)
-    sheet.write_string(1, 0, watermark, mark_format)
-    sheet.write_string(2, 0, _("Filters: %(filters)s") % {"filters": "；".join(filters) or _("none")})
-    for index, column in enumerate(COLUMNS):
-        sheet.write_string(3, index, str(column.header), head_format)
-    sheet.freeze_panes(4, 0)
-
-    sexes = {key: str(label) for key, label in Sex.choices}
-    statuses = {key: str(label) for key, label in VeteranStatus.choices}
-    kinds = [column.kind for column in COLUMNS]
-    write_string, write_number = sheet.write_string, sheet.write_number
-    epoch = EXCEL_EPOCH
-    row_index = 3
-    count = 0
-    for row in rows:
-        row_index += 1
-        for col, (kind, value) in enumerate(zip(kinds, row, strict=True)):
-            if value is None or value == "":
-                continue
-            if kind == "text" or kind == "id":
-                write_string(row_index, col, value)
-            elif kind == "date":
-                write_number(row_index, col, value.toordinal() - epoch, date_format)
-            elif kind == "sex":
-                write_string(row_index, col, sexes.get(value, value))
-            else:
-                write_string(row_index, col, statuses.get(value, value))
-        count += 1
-        if progress is not None and count % PROGRESS_EVERY == 0:
-            progress(count)
-    if count:
-        sheet.autofilter(3, 0, row_index, len(COLUMNS) - 1)
-    workbook.close()
-    return count
+    return xlsx.write_xlsx(target, sheet_title=title, columns=COLUMNS, rows=shown(rows),
+                           watermark=xlsx.Watermark(user, when, filters),
+                           title=title + ("（" + _("full ID numbers") + "）" if unmasked else ""),
+                           progress=progress, progress_every=PROGRESS_EVERY)
 
 
 def _rows(queryset, *, unmasked: bool, ids: array | None = None) -> Iterable[tuple]:
     """The export's rows in COLUMNS order; with ``ids``, each row's record id is appended to it as it streams (the
     records the file really holds, for the access log)."""
-    lookups = [("id_number_encrypted" if unmasked else "id_number_masked") if c.kind == "id" else c.lookup
-               for c in COLUMNS]
+    lookups = ["id_number_encrypted" if unmasked and c.lookup == ID_LOOKUP else c.lookup for c in COLUMNS]
     if ids is not None:
         stream = _collect_ids(queryset.values_list("pk", *lookups).iterator(chunk_size=CHUNK_SIZE), ids)
     else:
         stream = queryset.values_list(*lookups).iterator(chunk_size=CHUNK_SIZE)
     if not unmasked:
         return stream
-    position = next(i for i, c in enumerate(COLUMNS) if c.kind == "id")
+    position = next(i for i, c in enumerate(COLUMNS) if c.lookup == ID_LOOKUP)
     decrypt = crypto.decrypt
     return (row[:position] + (decrypt(row[position]),) + row[position + 1:] for row in stream)
 
@@ -330,28 +280,16 @@ def export_job_start(*, actor: User, params, unmasked: bool, reason: str, reques
                                      "requested_from": client_ip(request),
                                      # the blind index and masked form of a search by ID number, never the number
                                      "id_search": list(astuple(id_search)) if id_search is not None else None})
-    export_job_enqueue(job)
+    jobs.start(job)  # Redis down: the job fails at once with 后台服务暂不可用
     return job
 
 
-def export_job_enqueue(job: Job) -> None:
-    from apps.core.services import job_enqueue
+def export_job_run(job: Job, progress: jobs.Progress) -> None:
+    """The ``registry.export`` job: write the export into the job's (encrypted) result file. Run by
+    ``core.run_job``, which claims the job and marks it done; a re-run starts from the beginning.
 
-    from .tasks_export import export_veterans
-
-    job_enqueue(job, export_veterans)  # Redis down: the job fails at once with 后台服务暂不可用
-
-
-def export_job_run(*, job_id: int) -> Job | None:
-    """Run (or re-run) an export job. Safe to run twice: a finished job is left alone, a half-done one restarts.
-
-    Any failure marks the job failed with a reason in Chinese; the user retries from the download centre.
+    A refusal or a failure raises ``JobError`` with the reason in Chinese; the user retries from the download centre.
     """
-    claimed = (Job.objects.filter(pk=job_id, kind=JOB_KIND).exclude(status__in=(JobStatus.DONE, JobStatus.EXPIRED))
-               .update(status=JobStatus.RUNNING, progress=0, error="", finished_at=None, heartbeat_at=timezone.now()))
-    if not claimed:
-        return None
-    job = Job.objects.select_related("user").get(pk=job_id)
     try:
         actor = job.user
         if not actor.is_active:
@@ -361,29 +299,21 @@ def export_job_run(*, job_id: int) -> Job | None:
         check_export_allowed(user=actor, unmasked=unmasked)
         id_search = IdSearch(*job.params["id_search"]) if job.params.get("id_search") else None
         total = veteran_filterset(user=actor, params=export_params(query), id_search=id_search).qs.order_by().count()
-        Job.objects.filter(pk=job.pk).update(total=total)
-
-        def progress(done: int) -> None:
-            Job.objects.filter(pk=job.pk).update(progress=done, heartbeat_at=timezone.now())
+        progress.update(0, total)
 
         with tempfile.TemporaryFile(suffix=".xlsx") as handle:
             result = veteran_export(actor=actor, params=query, target=handle, unmasked=unmasked, reason=job.reason,
-                                    job=job, progress=progress, id_search=id_search)
+                                    job=job, progress=progress.update, id_search=id_search)
             # Encrypted at rest under a random name; a download needs the same permissions and area again.
             files.job_output_store(job, handle, suffix=".xlsx")
-        for field, value in files.job_grants(user=actor, permissions=export_permissions(unmasked=unmasked)).items():
-            setattr(job, field, value)
-        job.status, job.progress, job.total, job.finished_at = JobStatus.DONE, result.rows, result.rows, timezone.now()
-        job.result = {"rows": result.rows, "filename": result.filename}
-        job.save(update_fields=["status", "progress", "total", "finished_at", "result", "output_file",
-                                "output_encrypted", "grant_permissions", "grant_scope"])
-    except Exception as exc:  # noqa: BLE001 - any failure is the job's, reported to its owner
-        logger.exception("export job %s failed", job_id)
+    except PermissionDenied as exc:
+        raise jobs.JobError(_("The export was refused: %(error)s") % {"error": str(exc)}) from exc
+    except Exception as exc:
+        logger.exception("export job %s failed", job.pk)
         message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
-        if isinstance(exc, PermissionDenied):
-            error = _("The export was refused: %(error)s") % {"error": message}
-        else:
-            error = _("The export failed: %(error)s") % {"error": message or exc.__class__.__name__}
-        Job.objects.filter(pk=job_id).update(status=JobStatus.FAILED, error=error, finished_at=timezone.now())
-        job.refresh_from_db()
-    return job
+        raise jobs.JobError(_("The export failed: %(error)s") % {"error": message or exc.__class__.__name__}) from exc
+    for field, value in files.job_grants(user=actor, permissions=export_permissions(unmasked=unmasked)).items():
+        setattr(job, field, value)
+    progress.update(result.rows, result.rows)
+    job.result = {"rows": result.rows, "filename": result.filename}
+    job.save(update_fields=["result", "output_file", "output_encrypted", "grant_permissions", "grant_scope"])

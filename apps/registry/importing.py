@@ -9,7 +9,7 @@ checks across columns (sex and birth date against the ID number, rank against mi
 key (the ID number's blind index, backed by a unique constraint), and the write: new records by COPY, changed
 ones by ``INSERT … ON CONFLICT (id_number_hash) DO UPDATE``, categories and tags linked set-based.
 ``veteran_import`` is also used by the ``import_veterans`` command; the ``import_job_*`` functions are the web
-import's (in the request for small files, in the Celery task of ``tasks_import`` for large ones).
+import's (in the request for small files, as the background job kind ``registry.import`` for large ones).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.core.imports import (
     CellError,
@@ -55,7 +56,7 @@ __all__ = ["COLUMNS", "JOB_KIND", "PERMISSION", "SPEC", "ImportFileError", "Impo
            "import_job_create", "import_job_dispatch", "import_job_run", "import_jobs", "import_template",
            "veteran_import"]
 
-JOB_KIND = "registry.import_veterans"  # also the Celery task's name (the download centre re-runs jobs by kind)
+JOB_KIND = "registry.import"  # registered in apps/registry/jobs.py (the download centre re-runs jobs by kind)
 PERMISSION = "registry.import_veteran"
 
 COLUMNS: tuple[Column, ...] = (
@@ -435,8 +436,8 @@ def _template_notes() -> list[str]:
 
 
 SPEC = ImportSpec(
-    name="veterans", columns=COLUMNS, key="id_number", label="name", writer=VeteranWriter, job_kind=JOB_KIND,
-    permission=PERMISSION, template_sheet="退役军人信息", template_notes=_template_notes, column_hint=_column_hint,
+    name="veterans", columns=COLUMNS, key="id_number", subject="name", writer=VeteranWriter, job_kind=JOB_KIND,
+    job_label=gettext_lazy("Veteran import"), permission=PERMISSION, template_sheet="退役军人信息", template_notes=_template_notes, column_hint=_column_hint,
     template_file_name=lambda: _("veteran-import-template.xlsx"),
 )
 
@@ -472,22 +473,14 @@ def import_job_create(*, actor: User, upload: UploadedFile, unit: OrgUnit | None
     return import_jobs_kit.import_job_create(SPEC, actor=actor, upload=upload, unit=unit, atomic=atomic)
 
 
-def _enqueue(job: Job) -> None:
-    from apps.core.services import job_enqueue
-
-    from .tasks_import import veteran_import_task
-
-    job_enqueue(job, veteran_import_task)  # Redis down: the job fails at once with 后台服务暂不可用
-
-
 def import_job_dispatch(job: Job) -> None:
     """Run the job's phase now (small sheets) or in a Celery task after the current transaction commits."""
-    import_jobs_kit.import_job_dispatch(SPEC, job, enqueue=_enqueue)
+    import_jobs_kit.import_job_dispatch(SPEC, job)
 
 
 def import_job_confirm(*, actor: User, job: Job) -> Job:
     """The user confirms a preview: the job moves to its commit phase (once)."""
-    return import_jobs_kit.import_job_confirm(SPEC, actor=actor, job=job, dispatch=import_job_dispatch)
+    return import_jobs_kit.import_job_confirm(SPEC, actor=actor, job=job)
 
 
 def import_job_run(*, job_pk: int, report_progress: bool = True) -> Job | None:

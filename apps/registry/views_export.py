@@ -18,8 +18,7 @@ from django.views import View
 from apps.core.choices import JobStatus
 from apps.core.scoping import RoleRequiredMixin
 
-# tasks_export: registers the export task in web processes, so the download centre can re-run it.
-from . import exporting, pdf, selectors, tasks_export  # noqa: F401
+from . import exporting, pdf, selectors
 from .models import Veteran
 from .views import list_id_search
 

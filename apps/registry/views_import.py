@@ -22,11 +22,12 @@ from apps.core import files
 from apps.core.choices import AccessAction, JobStatus
 from apps.core.forms import OrgUnitChoiceField
 from apps.core.imports import reading
+from apps.core.jobs import jobs_fail_stuck
 from apps.core.models import Job, OrgUnit
 from apps.core.scoping import RoleRequiredMixin
-from apps.core.services import access_log_record, jobs_fail_stuck
+from apps.core.services import access_log_record
 
-from . import importing, tasks_import  # noqa: F401 - registers the task (the download centre re-runs jobs)
+from . import importing
 
 PROBLEMS_SHOWN = 500
 

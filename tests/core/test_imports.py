@@ -54,7 +54,7 @@ class ToyWriter(Writer):
 
 
 SPEC = ImportSpec(
-    name="toys", key="code", label="name", writer=ToyWriter, job_kind="tests.import_toys", permission="x.y",
+    name="toys", key="code", subject="name", writer=ToyWriter, job_kind="tests.import_toys", permission="x.y",
     template_sheet="物品", template_notes=lambda: ["每行一件物品。"],
     columns=(
         Column("code", "编号", ("代码", "物品编号"), "ident", max_length=10, required=True),

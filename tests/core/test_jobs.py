@@ -14,15 +14,15 @@ from django.utils import timezone
 from apps.core import broker, files, tasks
 from apps.core.choices import AccessAction, JobStatus
 from apps.core.files import generated_files_expire
+from apps.core.jobs import jobs_fail_stuck
 from apps.core.models import AccessLog, Job
 from apps.core.schedule import SCHEDULE
-from apps.core.services import jobs_fail_stuck
 from apps.core.tasks import jobs_fail_stuck as jobs_fail_stuck_task
 from tests import redis_fault
 from tests.conftest import login
 
 
-def make_job(user, status=JobStatus.DONE, *, kind="registry.export_veterans", content=b"PK-file", **extra) -> Job:
+def make_job(user, status=JobStatus.DONE, *, kind="registry.export", content=b"PK-file", **extra) -> Job:
     # Made under the owner's export permission and area, as exporting.export_job_run records them.
     extra = {**files.job_grants(user=user, permissions=["registry.view_veteran", "registry.export_veteran"]),
              **extra}
@@ -195,7 +195,7 @@ def test_a_download_past_the_deadline_expires_the_job_at_once(client, users, dja
 
 def test_import_sheets_expire_too(users, django_capture_on_commit_callbacks):
     """An import's uploaded sheet and its error sheet hold full ID numbers: they go with the job."""
-    job = _finished(make_job(users["village_a1"], kind="registry.import_veterans"), 10)
+    job = _finished(make_job(users["village_a1"], kind="registry.import"), 10)
     job.input_file.save("import-x.xlsx", ContentFile(b"sheet"), save=True)
     paths = [Path(job.input_file.path), Path(job.output_file.path)]
     with django_capture_on_commit_callbacks(execute=True):

@@ -25,14 +25,14 @@ MATRIX_FILE = "jobs/out/matrix-export.xlsx"
 
 def objects(users, tree) -> dict:
     owner = users["village_a1"]
-    done = Job.objects.create(kind="registry.export_veterans", user=owner, title="甲一的导出", status=JobStatus.DONE,
+    done = Job.objects.create(kind="registry.export", user=owner, title="甲一的导出", status=JobStatus.DONE,
                               reason="核对", finished_at=timezone.now(), result={"rows": 1, "filename": "导出.xlsx"},
                               **files.job_grants(user=owner, permissions=["registry.export_veteran"]))
     storage = done.output_file.storage
     storage.delete(MATRIX_FILE)
     done.output_file.name = storage.save(MATRIX_FILE, ContentFile(b"matrix"))
     done.save(update_fields=["output_file"])
-    failed = Job.objects.create(kind="registry.export_veterans", user=owner, title="甲一失败的导出",
+    failed = Job.objects.create(kind="registry.export", user=owner, title="甲一失败的导出",
                                 status=JobStatus.FAILED, reason="核对", error="导出失败",
                                 params={"query": "", "unmasked": False})
     return {"job_done": done, "job_failed": failed}

@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.core import files
+from apps.core import files, jobs, tasks
 from apps.core.choices import AccessAction, JobStatus, Role
 from apps.core.models import AccessLog, Job
-from apps.registry import exporting, services, tasks_export
+from apps.registry import exporting, services
 from apps.registry.models import Code
 from tests.conftest import login
 from tests.registry.factories import id_number, make_veteran
@@ -219,15 +219,17 @@ def test_progress_is_reported_every_few_thousand_rows(users, monkeypatch):
 
 def test_the_task_is_safe_to_run_twice(users, people):
     job = exporting.export_job_start(actor=users["street_a"], params={}, unmasked=False, reason="核对")
-    assert tasks_export.export_veterans(job.pk)["rows"] == 3
+    assert tasks.run_job(job.pk)["rows"] == 3
     job.refresh_from_db()
     first = (job.output_file.name, job.finished_at)
-    assert tasks_export.export_veterans(job.pk) == {"job": job.pk, "skipped": True}  # redelivered after success
+    assert tasks.run_job(job.pk) == {"job": job.pk, "skipped": True}  # redelivered after success
     job.refresh_from_db()
     assert (job.output_file.name, job.finished_at) == first
-    # A job interrupted while running (worker lost) is run again from the start.
+    # A job interrupted while running (worker lost: its message is redelivered) is run again from the start;
+    # a second copy of the message while it runs is skipped.
     Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, progress=1)
-    assert tasks_export.export_veterans(job.pk)["status"] == JobStatus.DONE
+    assert tasks.run_job(job.pk) == {"job": job.pk, "skipped": True}
+    assert jobs.job_run(job.pk, redelivered=True).status == JobStatus.DONE
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and job.progress == 3
     assert AccessLog.objects.filter(action=AccessAction.EXPORT).count() == 2
@@ -240,7 +242,7 @@ def test_a_failing_export_marks_the_job_failed_with_a_reason(users, people, monk
     monkeypatch.setattr(exporting, "write_xlsx", broken)
     job = exporting.export_job_start(actor=users["street_a"], params={}, unmasked=False, reason="核对")
     with translation.override("zh-hans"):
-        tasks_export.export_veterans(job.pk)
+        tasks.run_job(job.pk)
         expected = _("The export failed: %(error)s") % {"error": "disk full"}
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
@@ -250,7 +252,7 @@ def test_a_failing_export_marks_the_job_failed_with_a_reason(users, people, monk
 
 def test_background_job_keeps_the_scope_of_its_owner(users, people):
     job = exporting.export_job_start(actor=users["street_b"], params={}, unmasked=False, reason="核对")
-    tasks_export.export_veterans(job.pk)
+    tasks.run_job(job.pk)
     job.refresh_from_db()
     rows = data_rows(workbook(stored(job)).active)
     assert [r[str(exporting.COLUMNS[0].header)] for r in rows] == ["王芳"]
@@ -287,7 +289,7 @@ def test_unmasked_export_is_refused_without_the_reveal_permission(client, export
     # The task checks again: a job that asks for full numbers fails for a user who may not see them.
     job = Job.objects.create(kind=exporting.JOB_KIND, user=exporter, title="x", reason="r",
                              params={"query": "", "unmasked": True})
-    tasks_export.export_veterans(job.pk)
+    tasks.run_job(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and not job.output_file
 
@@ -322,7 +324,7 @@ def test_export_runs_on_a_real_worker(celery_worker, users, tree):
         services.veteran_register(actor=None, id_number=id_number(birth), org_unit=tree[unit], name=name)
     job = Job.objects.create(kind=exporting.JOB_KIND, user=users["street_a"], title="导出", reason="真实队列",
                              params={"query": "q=zw", "unmasked": False})
-    result = tasks_export.export_veterans.apply_async(args=[job.pk], queue=celery_worker["queue"])
+    result = tasks.run_job.apply_async(args=[job.pk], queue=celery_worker["queue"])
     assert result.get(timeout=60) == {"job": job.pk, "status": JobStatus.DONE, "rows": 2}
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -385,7 +387,7 @@ def test_a_full_id_export_needs_the_reveal_permission_at_download(client, users,
     owner = users["bureau"]
     unmasked = _full_id_export(client, owner, django_capture_on_commit_callbacks)
     masked = exporting.export_job_start(actor=owner, params={}, unmasked=False, reason="核对")
-    tasks_export.export_veterans(masked.pk)
+    tasks.run_job(masked.pk)
     owner.groups.set([Group.objects.get(name="测试-导出"), Group.objects.get(name=Role.LEADER.value)])
     owner = type(owner).objects.get(pk=owner.pk)  # permissions are cached per user object
     assert owner.has_perm("registry.export_veteran") and not owner.has_perm("registry.reveal_id_number")
@@ -413,9 +415,9 @@ def test_export_files_are_encrypted_at_rest_under_random_names(client, users, pe
 
 def test_an_expired_export_is_not_written_again(users, people, django_capture_on_commit_callbacks):
     job = exporting.export_job_start(actor=users["street_a"], params={}, unmasked=False, reason="核对")
-    tasks_export.export_veterans(job.pk)
+    tasks.run_job(job.pk)
     with django_capture_on_commit_callbacks(execute=True):
         files.job_expire(job.pk)
-    assert tasks_export.export_veterans(job.pk) == {"job": job.pk, "skipped": True}  # a late redelivery
+    assert tasks.run_job(job.pk) == {"job": job.pk, "skipped": True}  # a late redelivery
     job.refresh_from_db()
     assert job.status == JobStatus.EXPIRED and not job.output_file

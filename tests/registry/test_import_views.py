@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import io
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -13,11 +14,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from apps.core import files
+from apps.core import files, jobs, tasks
 from apps.core.choices import AccessAction, JobStatus
 from apps.core.imports import jobs as import_jobs
 from apps.core.models import AccessLog, Job
-from apps.registry import importing, tasks_import
+from apps.registry import importing
 from apps.registry.models import Veteran
 from tests import redis_fault
 from tests.registry.test_import import HEADER, person, rezip, write_xlsx
@@ -203,16 +204,19 @@ def _job(users, tmp_path, *rows, phase="preview"):
 
 def test_the_task_is_safe_to_run_again(users, tmp_path):
     job = _job(users, tmp_path, person("张伟", sequence=501), person("李娜", 性别="X"), phase="commit")
-    tasks_import.veteran_import_task(job.pk)
+    tasks.run_job(job.pk)
     job.refresh_from_db()
     assert (job.status, job.result["created"]) == (JobStatus.DONE, 1)
     events = Veteran.objects.get().events.count()
     # a redelivered message after the job finished: nothing happens
-    assert tasks_import.veteran_import_task(job.pk)["status"] == JobStatus.DONE
-    # the worker died after the write was committed but before the job was marked done
+    assert tasks.run_job(job.pk) == {"job": job.pk, "skipped": True}
+    assert jobs.job_run(job.pk, redelivered=True) is None
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE
+    # the worker died after the write was committed but before the job was marked done (its message redelivered)
     job.status, job.output_file = JobStatus.RUNNING, ""
     job.save(update_fields=["status", "output_file"])
-    tasks_import.veteran_import_task(job.pk)
+    jobs.job_run(job.pk, redelivered=True)
     job.refresh_from_db()
     assert (job.status, job.result["created"]) == (JobStatus.DONE, 1) and job.output_file
     assert Veteran.objects.count() == 1 and Veteran.objects.get().events.count() == events
@@ -220,7 +224,7 @@ def test_the_task_is_safe_to_run_again(users, tmp_path):
     job2 = _job(users, tmp_path, person("张伟", sequence=501), person("王强", sequence=503), phase="commit")
     job2.status = JobStatus.RUNNING
     job2.save(update_fields=["status"])
-    tasks_import.veteran_import_task(job2.pk)
+    jobs.job_run(job2.pk, redelivered=True)
     job2.refresh_from_db()
     assert (job2.status, job2.result["created"], job2.result["updated"]) == (JobStatus.DONE, 1, 1)
     assert Veteran.objects.count() == 2
@@ -278,7 +282,7 @@ def codes(transactional_db):
 def test_import_on_a_real_worker(media, codes, celery_worker, users, tmp_path):
     """The task travels through Redis to a worker process that writes to the test database."""
     job = _job(users, tmp_path, person("张伟", sequence=701), person("李娜", 公民身份号码="123"), phase="commit")
-    tasks_import.veteran_import_task.apply_async(args=[job.pk], queue=celery_worker["queue"])
+    tasks.run_job.apply_async(args=[job.pk], queue=celery_worker["queue"])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         job.refresh_from_db()
@@ -294,8 +298,10 @@ def test_import_on_a_real_worker(media, codes, celery_worker, users, tmp_path):
 
 
 @pytest.fixture
-def routed_to_test_worker(celery_worker):
-    """Tasks the portal queues by route (imports → "imports") go to the test's own worker instead."""
+def routed_to_test_worker(celery_worker, monkeypatch):
+    """Tasks the portal queues by route or by job kind (imports → "imports") go to the test's own worker instead."""
+    for name, spec in jobs.registered().items():
+        monkeypatch.setitem(jobs._KINDS, name, replace(spec, queue=celery_worker["queue"]))
     app = celery_worker["app"]
     saved = app.conf.task_routes
     app.conf.task_routes = {"*": {"queue": celery_worker["queue"]}}

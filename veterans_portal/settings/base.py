@@ -274,9 +274,9 @@ BROKER_CHECK_TIMEOUT = env.float("BROKER_CHECK_TIMEOUT", default=0.5)
 BROKER_CHECK_CACHE_SECONDS = env.float("BROKER_CHECK_CACHE_SECONDS", default=10.0)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Queues split by kind: a long import or report never holds up the reminders (DESIGN: "At scale").
-CELERY_TASK_ROUTES = {"care.*": {"queue": "reminders"}, "registry.import*": {"queue": "imports"},
-                      "registry.export*": {"queue": "reports"}}
+# Queues split by kind: a long import or report never holds up the reminders (DESIGN: "At scale"). Background
+# jobs (core.run_job) go to the queue their kind registered (apps.core.jobs: imports, reports).
+CELERY_TASK_ROUTES = {"care.*": {"queue": "reminders"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # A waiting or running job with no sign of life (queued, started, progress) for this long is failed with a
 # reason and can be run again (core.jobs_fail_stuck every 5 minutes, and when the user lists their jobs).

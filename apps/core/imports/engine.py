@@ -109,17 +109,21 @@ class Writer:
 
 
 class ImportSpec:
-    """What an app imports: columns, the natural key, the column naming a row's subject, the writer, the job
-    kind and permission, and the template's sheet title, notes and column hints."""
+    """What an app imports: columns, the natural key, the column naming a row's subject (a row with neither is
+    not a record: a footer, a note), the writer, the job kind (its queue and label in the download centre) and
+    permission, and the template's sheet title, file name, notes and column hints."""
 
     def __init__(self, *, name: str, columns: tuple[Column, ...], key: str, writer: type[Writer],
-                 job_kind: str, permission: str, label: str | None = None, template_sheet: str = "",
+                 job_kind: str, permission: str, subject: str | None = None, job_queue: str | None = "imports",
+                 job_label: object = "", template_sheet: str = "",
                  template_file_name: Callable[[], str] | None = None, template_notes: Callable[[], list[str]] = list,
                  column_hint: Callable[[Column], str] | None = None):
         self.name = name
         self.columns = columns
         self.key = key
-        self.label = label
+        self.subject = subject
+        self.job_queue = job_queue
+        self.job_label = job_label or name
         self.writer = writer
         self.job_kind = job_kind
         self.permission = permission
@@ -203,9 +207,9 @@ class ImportRun:
             except CellError as exc:
                 row.problems.append(Problem(number, mapped.header, str(exc), mapped.index))
         key_failed = any(p.col_index == key_map.index for p in row.problems)
-        label = self.spec.label
+        subject = self.spec.subject
         if self.spec.key not in row.values and not key_failed and not formulas and (
-                label is None or label not in row.values or self._is_filler(values)):
+                subject is None or subject not in row.values or self._is_filler(values)):
             self.report.skipped += 1
             return None
         for column in self.spec.columns:

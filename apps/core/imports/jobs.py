@@ -7,18 +7,17 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, connections, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.core import files
+from apps.core import files, jobs
 from apps.core.choices import JobStatus
 from apps.core.models import Job, OrgUnit, User
 
@@ -74,18 +73,18 @@ def import_job_in_background(job: Job) -> bool:
     return job.total > sync_max_rows() or bool(job.params.get("background"))
 
 
-def import_job_dispatch(spec: ImportSpec, job: Job, *, enqueue: Callable[[Job], None]) -> None:
-    """Run the job's phase now (small sheets), or ``enqueue`` it for a worker (after the current transaction
-    commits)."""
+def import_job_dispatch(spec: ImportSpec, job: Job) -> None:
+    """Run the job's phase now (small sheets), or queue it for a worker once the current transaction commits
+    (``core.jobs.start``; the broker down: the job fails at once with 后台服务暂不可用)."""
     if import_job_in_background(job):
-        enqueue(job)
+        jobs.start(job)
     else:
         import_job_run(spec, job_pk=job.pk, report_progress=False)
         job.refresh_from_db()
 
 
-def import_job_confirm(spec: ImportSpec, *, actor: User, job: Job, dispatch: Callable[[Job], None]) -> Job:
-    """The user confirms a preview: the job moves to its commit phase (once), then ``dispatch`` runs it."""
+def import_job_confirm(spec: ImportSpec, *, actor: User, job: Job) -> Job:
+    """The user confirms a preview: the job moves to its commit phase (once)."""
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk, kind=spec.job_kind, user=actor)
         result = locked.result or {}
@@ -99,43 +98,8 @@ def import_job_confirm(spec: ImportSpec, *, actor: User, job: Job, dispatch: Cal
         locked.params = {**locked.params, "phase": "commit"}
         locked.status, locked.progress, locked.finished_at, locked.error = JobStatus.PENDING, 0, None, ""
         locked.save(update_fields=["params", "status", "progress", "finished_at", "error"])
-    dispatch(locked)
+    import_job_dispatch(spec, locked)
     return locked
-
-
-class _Progress:
-    """Writes a job's progress (and its sign of life, ``heartbeat_at``) on a connection of its own, so the
-    page sees it while the import's transaction is still open; at most every half second. The connection is
-    a new one made from the settings (``connections.create_connection``): ``connection`` is a proxy."""
-
-    def __init__(self, job: Job):
-        self.job_pk = job.pk
-        self.total = job.total
-        self.conn = None
-        self.last = 0.0
-
-    def __call__(self, done: int) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.5:
-            return
-        self.last = now
-        try:
-            if self.conn is None:
-                self.conn = connections.create_connection(connection.alias)
-            with self.conn.cursor() as cursor:
-                cursor.execute(f'UPDATE "{Job._meta.db_table}" SET progress = %s, heartbeat_at = now() '  # noqa: S608
-                               'WHERE id = %s', [min(done, self.total or done), self.job_pk])
-        except Exception:  # progress is a courtesy: never fail an import over it
-            logger.warning("import progress update failed", exc_info=True)
-
-    def close(self) -> None:
-        """Never raises: it runs in a ``finally`` after the result is saved, before the job is marked done."""
-        conn, self.conn = self.conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:
-                logger.warning("import progress connection did not close", exc_info=True)
 
 
 def _job_fail(job: Job, message: str) -> None:
@@ -143,7 +107,8 @@ def _job_fail(job: Job, message: str) -> None:
     job.save(update_fields=["status", "error", "finished_at"])
 
 
-def import_job_run(spec: ImportSpec, *, job_pk: int, report_progress: bool = True) -> Job | None:
+def import_job_run(spec: ImportSpec, *, job_pk: int, report_progress: bool = True,
+                   progress: jobs.Progress | None = None) -> Job | None:
     """Run an import job's phase (preview or commit). Safe to run again: a finished job is left alone,
     a commit already written is not written twice, anything else starts over."""
     job = Job.objects.select_related("user").filter(pk=job_pk, kind=spec.job_kind).first()
@@ -161,7 +126,8 @@ def import_job_run(spec: ImportSpec, *, job_pk: int, report_progress: bool = Tru
         if not actor.is_active or not actor.has_perm(spec.permission) or unit is None:
             _job_fail(job, _("You may no longer import into this unit; nothing was written."))
             return job
-        progress = _Progress(job) if report_progress else None
+        if progress is None and report_progress:
+            progress = jobs.Progress(job)
         report: ImportReport | None = None
 
         def committed(result: ImportReport) -> None:
@@ -173,7 +139,8 @@ def import_job_run(spec: ImportSpec, *, job_pk: int, report_progress: bool = Tru
             with files.job_input_path(job) as path:
                 report = run_import(spec, actor=actor, path=path, unit=unit, commit=phase == "commit",
                                     atomic=bool(job.params.get("atomic")),
-                                    file_name=job.params.get("file_name", ""), job=job, progress=progress,
+                                    file_name=job.params.get("file_name", ""), job=job,
+                                    progress=progress.update if progress is not None else None,
                                     on_committed=committed)
             if phase != "commit":
                 committed(report)
@@ -211,6 +178,16 @@ def _job_finish(spec: ImportSpec, job: Job, report: ImportReport | None) -> None
         job.result = {**job.result, "filename": _("%(name)s-errors.xlsx") % {"name": stem}}
     job.status, job.finished_at = JobStatus.DONE, timezone.now()
     job.save(update_fields=["status", "finished_at", "output_file", "output_encrypted", "result"])
+
+
+def register_kind(spec: ImportSpec) -> None:
+    """Register the spec's job kind with core's job runner: a worker runs the job's phase (its progress written
+    by the runner's ``Progress``); the job is marked done or failed here, with the reason its owner reads."""
+
+    def run(job: Job, progress: jobs.Progress) -> None:
+        import_job_run(spec, job_pk=job.pk, progress=progress)
+
+    jobs.register(kind=spec.job_kind, run=run, queue=spec.job_queue, label=spec.job_label)
 
 
 def import_jobs(spec: ImportSpec, *, user: User) -> Iterable[Job]:
