@@ -54,7 +54,8 @@ class ToyWriter(Writer):
 
 
 SPEC = ImportSpec(
-    name="toys", key="code", subject="name", writer=ToyWriter, job_kind="tests.import_toys", permission="x.y",
+    name="toys", key="code", subject="name", writer=ToyWriter, job_kind="tests.import_toys",
+    permission="registry.import_veteran",
     template_sheet="物品", template_notes=lambda: ["每行一件物品。"],
     columns=(
         Column("code", "编号", ("代码", "物品编号"), "ident", max_length=10, required=True),
@@ -243,3 +244,26 @@ def test_units_by_code_name_or_path_within_the_users_tree(tree, users):
     assert street_a.get("新村") == twin_a.pk  # the one in the user's area
     with translation.override("en"), pytest.raises(CellError, match="outside your area"):
         street_a.get("乙街道/新村")
+
+
+def test_a_spec_runs_as_a_background_job_kind(table, tree, users, tmp_path, settings, monkeypatch):
+    """The framework registers the spec's kind with core's job runner: preview, then commit, by kind."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.core import jobs
+    from apps.core.choices import JobStatus
+    from apps.core.imports import jobs as import_jobs
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    monkeypatch.setattr(jobs, "_KINDS", dict(jobs._KINDS))
+    import_jobs.register_kind(SPEC)
+    assert jobs.registered()["tests.import_toys"].queue == "imports"
+    rows = [GOOD[1], ["是", "A1", "水壶", "甲类"], ["是", "B2", "手电", "丁类"]]
+    upload = SimpleUploadedFile("toys.xlsx", sheet(tmp_path / "toys.xlsx", rows).read_bytes())
+    job = import_jobs.import_job_create(SPEC, actor=users["village_a1"], upload=upload, unit=tree["village_a1"])
+    job = jobs.job_run(job.pk)
+    assert job.status == JobStatus.DONE and (job.result["valid"], job.result["errors"]) == (1, 1)
+    assert job.output_file and stored() == []  # the error workbook; a preview writes nothing
+    import_jobs.import_job_confirm(SPEC, actor=users["village_a1"], job=job)  # small: run in the request
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE and job.result["committed"] and [r[0] for r in stored()] == ["A1"]
