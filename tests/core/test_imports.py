@@ -210,6 +210,12 @@ def test_formulas_without_values_and_wide_sheets_go_to_the_stream_reader(tmp_pat
     source = Source(path)
     assert source._xlsx.needs_stream(source._xlsx.sheets[0][1])
     source.close()
+    errors = _rezip(sheet(tmp_path / "errors.xlsx", [["编号", "名称", "启用日期"], ["A1", "水壶", 1]]),
+                    lambda xml: xml.replace('<c r="C2" t="n"><v>1</v></c>', '<c r="C2" t="e"><f>1/0</f><v>#DIV/0!</v></c>'))
+    source = Source(errors)
+    assert source._xlsx.needs_stream(source._xlsx.sheets[0][1])
+    assert list(source.rows(0))[1] == (2, ["A1", "水壶", "#DIV/0!"])  # calamine would read a blank
+    source.close()
     settings.REGISTRY_IMPORT_MAX_CELLS = 100
     wide = sheet(tmp_path / "wide.xlsx", [["编号"], ["A1"]])
     _rezip(wide, lambda xml: xml.replace('<c r="A2"', '<c r="ZZ2" t="inlineStr"><is><t>x</t></is></c><c r="A2"'))

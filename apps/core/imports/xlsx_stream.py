@@ -7,7 +7,9 @@ calamine (``reading.Source``) reads every ordinary workbook. This reader is used
   right of ``MAX_COLUMNS``;
 - holds formulas without a saved value (written by a program, never saved by Excel): calamine reads them as
   empty cells, so "Required." would be reported instead of the real cause; this reader marks them
-  ``FORMULA_WITHOUT_VALUE``.
+  ``FORMULA_WITHOUT_VALUE``;
+- holds error values (#DIV/0!, #N/A): calamine reads them as empty cells, which would silently drop the cell
+  (an optional column) where this reader gives the error's text, reported as a bad value.
 It also gives ``Source`` the workbook's index (visible sheets, their parts, the 1904 date system) and the
 declared ranges, read from the zip without inflating the sheets. Office files never carry a DTD: one is refused.
 """
@@ -267,6 +269,8 @@ class XlsxStream:
             while chunk := handle.read(1 << 20):
                 data = tail + chunk
                 safe = len(data) - 64 if len(chunk) == 1 << 20 else len(data)  # a match at the end may go on
+                if b' t="e"' in data or b" t='e'" in data:  # an error value (#DIV/0!): calamine reads a blank
+                    return True
                 if (b"<f" in data or b":f" in data) and any(
                         m.start() < safe for m in FORMULA_WITHOUT_SAVED_VALUE.finditer(data, max(0, len(tail) - 64))):
                     return True
