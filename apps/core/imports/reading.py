@@ -1,12 +1,16 @@
 """Reading uploaded sheets: xlsx, xls and csv, as rows of cell values (str, int, float, bool, datetime).
 
-xlsx and xls are read with python-calamine (Rust; several times faster than openpyxl and lighter in memory).
-What is checked before calamine opens a file, because calamine itself would inflate whatever it is given:
-the zip's declared sizes, compression ratios and entry count (zip bombs, ``check_zip``), the sheet's declared
-used range (``max_cells``), and DTDs (Office files never carry one). Kept hand-written, and why:
+xlsx and xls are read with python-calamine (Rust). On a 20,000-row sheet it reads an xlsx in about half the time
+of the hand-written reader (0.30–0.42 s against 0.56–0.78 s, scan included) and an xls five times faster than
+xlrd; it holds the sheet in memory (about 21 MB more at peak for that sheet), the stream reader did not.
+Checked before calamine opens a file, because calamine inflates whatever it is given: the zip's declared
+sizes, compression ratios and entry count (zip bombs, ``check_zip``), the sheet's declared used range
+(``max_cells``), DTDs (Office files never carry one), and, by one scan of the sheet's XML, its real span,
+formulas without a saved value and error values (``XlsxStream.needs_stream``). Kept hand-written, and why:
 - csv: calamine does not read CSV; stations' CSVs are UTF-8, UTF-16 or GB 18030, with ="0123" text cells;
-- the streaming xlsx reader of ``xlsx_stream`` for sheets that declare no used range or hold formulas without a
-  saved value (see that module: calamine can neither bound its reading nor tell such a formula from a blank).
+- the streaming xlsx reader of ``xlsx_stream``, for sheets spanning more cells than an import reads, holding
+  formulas without a saved value or error values: calamine can neither bound its reading nor tell those cells
+  from blanks (see that module);
 - openpyxl reads an xlsx that the zip index cannot make sense of (exotic writers), as before.
 """
 
