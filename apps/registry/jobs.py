@@ -5,12 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import jobs
-
-
-def _import_run(job, progress) -> None:
-    from . import importing
-
-    importing.import_job_run(job_pk=job.pk)  # marks the job done or failed itself
+from apps.core.imports import jobs as import_jobs
 
 
 def register_jobs() -> None:
@@ -18,4 +13,4 @@ def register_jobs() -> None:
 
     jobs.register(kind=exporting.JOB_KIND, run=exporting.export_job_run, queue="reports",
                   label=_("Veteran list export"))
-    jobs.register(kind=importing.JOB_KIND, run=_import_run, queue="imports", label=_("Veteran import"))
+    import_jobs.register_kind(importing.SPEC)  # the import framework runs the job (its phase, progress, result)

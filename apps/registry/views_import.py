@@ -1,8 +1,8 @@
 """Import pages: upload, preview (dry run) with the bad rows, confirm, progress and result.
 
 Every page needs ``registry.import_veteran``; a job is looked up among the user's own jobs, so another
-user's import answers 404. The work is done by ``importing`` (in the request for small sheets, in a
-Celery task for large ones).
+user's import answers 404. The work is done by ``importing``, the veteran spec of core's import framework
+(in the request for small sheets, in a Celery task for large ones).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_POST
 from apps.core import files
 from apps.core.choices import AccessAction, JobStatus
 from apps.core.forms import OrgUnitChoiceField
+from apps.core.imports import reading
 from apps.core.jobs import jobs_fail_stuck
 from apps.core.models import Job, OrgUnit
 from apps.core.scoping import RoleRequiredMixin
@@ -62,7 +62,7 @@ class ImportUploadView(RoleRequiredMixin, View):
     def _render(self, request, form, status: int = 200):
         return render(request, "registry/import_upload.html", {
             "form": form, "jobs": importing.import_jobs(user=request.user)[:10],
-            "sync_max_rows": importing.sync_max_rows(), "max_mb": importing.max_upload_bytes() // (1024 * 1024),
+            "sync_max_rows": reading.sync_max_rows(), "max_mb": reading.max_upload_bytes() // (1024 * 1024),
         }, status=status)
 
     def get(self, request):
@@ -148,5 +148,5 @@ def import_errors(request, pk: int):
 def import_template(request):
     data = importing.import_template(user=request.user)
     response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = content_disposition_header(True, _("veteran-import-template.xlsx"))
+    response["Content-Disposition"] = content_disposition_header(True, importing.SPEC.template_file_name())
     return response

@@ -25,13 +25,15 @@ from django.utils import translation
 from pghistory.models import Context
 
 from apps.core.choices import JobStatus
+from apps.core.imports import engine, workbooks
+from apps.core.imports.reading import Source
 from apps.core.models import Job, OrgUnit
 from apps.registry import importing
 from apps.registry.models import Code, Veteran
 from tests.conftest import ROOT
 from tests.registry.factories import id_number, make_veteran
 
-CHUNK_ROWS = importing.CHUNK + 3  # more than one chunk: the trigger goes off and on twice
+CHUNK_ROWS = engine.CHUNK + 3  # more than one chunk: the trigger goes off and on twice
 
 HEADER = ["姓名", "公民身份号码", "性别", "民族", "人员类别", "入伍时间", "退役时间", "联系电话"]
 
@@ -507,7 +509,7 @@ def test_zip_bombs_are_refused_before_they_are_read(station, tmp_path, build, re
     path.write_bytes(rezip(write_xlsx(tmp_path / "small.xlsx", [HEADER, person("张伟", sequence=291)]), **build))
     assert path.stat().st_size < 2 << 20
     with translation.override("en"), pytest.raises(importing.ImportFileError, match=reason):
-        importing._Source(path).estimate_rows()  # what the upload does in the request
+        Source(path).estimate_rows()  # what the upload does in the request
     with pytest.raises(importing.ImportFileError, match=reason):
         run(path, user, unit, commit=True)  # the background task and the command
     assert Veteran.objects.count() == 0
@@ -520,7 +522,7 @@ def test_cells_are_counted_while_reading_when_the_sheet_declares_no_range(statio
     path = tmp_path / "nodim.xlsx"
     path.write_bytes(rezip(write_xlsx(tmp_path / "rows.xlsx", rows),
                            sheet=lambda xml: re.sub(r"<dimension [^>]*/>", "", xml)))
-    assert importing._Source(path).estimate_rows() == 11  # counted: a small sheet without a declared range
+    assert Source(path).estimate_rows() == 11  # counted: a small sheet without a declared range
     with pytest.raises(importing.ImportFileError, match=r"^The sheet holds 5\d cells \(read up to row [67]\)"):
         run(path, user, unit)
     settings.REGISTRY_IMPORT_MAX_CELLS = 10_000
@@ -601,7 +603,7 @@ def test_all_or_nothing(station, tmp_path):
 
 def test_all_or_nothing_rolls_back_rows_written_before_the_bad_one(station, tmp_path, monkeypatch):
     user, unit = station
-    monkeypatch.setattr(importing, "CHUNK", 2)  # the first chunk is written before the bad row is read
+    monkeypatch.setattr(engine, "CHUNK", 2)  # the first chunk is written before the bad row is read
     rows = [HEADER, person("张伟", sequence=181), person("王强", sequence=183), person("李娜", 公民身份号码="bad")]
     report = run(write_xlsx(tmp_path / "late.xlsx", rows), user, unit, commit=True, atomic=True)
     assert report.rolled_back and report.errors == 1
@@ -610,7 +612,7 @@ def test_all_or_nothing_rolls_back_rows_written_before_the_bad_one(station, tmp_
 
 def test_an_import_spanning_several_chunks(station, tmp_path, monkeypatch):
     user, unit = station
-    monkeypatch.setattr(importing, "CHUNK", 3)
+    monkeypatch.setattr(engine, "CHUNK", 3)
     number = id_number("19700101", sequence=191)
     rows = [HEADER] + [person(f"张{i}", sequence=200 + i) for i in range(10)] + [person("重复", 公民身份号码=number),
                                                                                  person("重复", 公民身份号码=number)]
@@ -665,14 +667,14 @@ def test_overlapping_imports_of_the_same_people_say_someone_registered_them_mean
     path_b = write_xlsx(tmp_path / "b.xlsx", rows)
     b_checked, a_written, release = threading.Event(), threading.Event(), threading.Event()
     main = threading.current_thread()
-    write = importing._Engine._write
+    write = importing.VeteranWriter.write
 
-    def paced_write(engine, *args):
+    def paced_write(writer, *args):
         if threading.current_thread() is main:  # B: its look-up is done, A writes first
             b_checked.set()
             assert a_written.wait(30)
             threading.Timer(1.0, release.set).start()  # A commits while B's COPY waits on the unique key
-        return write(engine, *args)
+        return write(writer, *args)
 
     def hold(_report) -> None:
         a_written.set()
@@ -685,7 +687,7 @@ def test_overlapping_imports_of_the_same_people_say_someone_registered_them_mean
         finally:
             connection.close()
 
-    monkeypatch.setattr(importing._Engine, "_write", paced_write)
+    monkeypatch.setattr(importing.VeteranWriter, "write", paced_write)
     thread_a = threading.Thread(target=import_a)
     thread_a.start()
     job = Job.objects.create(kind=importing.JOB_KIND, user=user, title="b", total=3,
@@ -702,7 +704,7 @@ def test_overlapping_imports_of_the_same_people_say_someone_registered_them_mean
     assert job.status == JobStatus.FAILED
     assert job.error.startswith("Someone else registered the person of row 2 ") and "nothing was written" in job.error
     assert Veteran.objects.count() == 3 and Veteran.objects.filter(created_by=user).count() == 3
-    monkeypatch.setattr(importing._Engine, "_write", write)
+    monkeypatch.setattr(importing.VeteranWriter, "write", write)
     report = run(path_b, user, unit, commit=True)
     assert (report.created, report.updated) == (0, 3)
 
@@ -758,10 +760,10 @@ def test_the_lean_xlsx_reader_reads_like_openpyxl(tmp_path):
             ["张三", 42, 2008.12, datetime(2003, 12, 1), True, None, 320111198001011234],
             [None, "a", None, None, None, None, "3.2E+17"]]
     path = write_xlsx(tmp_path / "types.xlsx", rows, formats={(3, 4): "yyyy\"年\"m\"月\"d\"日\""})
-    source = importing._Source(path)
+    source = Source(path)
     lean = list(source.rows(0))
     source.close()
-    fallback = importing._Source(path)
+    fallback = Source(path)
     fallback._xlsx, fallback._openpyxl_fallback = None, True
     slow = list(fallback.rows(0))
     assert lean == slow
@@ -783,17 +785,17 @@ def test_error_workbook_marks_the_users_own_xlsx(station, tmp_path):
     report = run(path, user, unit)
     out = tmp_path / "errors.xlsx"
     with translation.override("en"):
-        importing.error_workbook(path=path, report=report, file_name=path.name, out=out)
+        workbooks.error_workbook(path=path, report=report, file_name=path.name, out=out)
     ws = openpyxl.load_workbook(out)["花名册"]
     assert ws["A1"].value == "甲一社区花名册"  # the user's own sheet, title kept
     reason_col = _reason_column(ws, 2)
     assert reason_col == len(HEADER) + 1
     assert ws.cell(3, reason_col).value is None
     assert "民族" in ws.cell(4, reason_col).value and "入伍时间" in ws.cell(4, reason_col).value
-    assert ws.cell(4, HEADER.index("民族") + 1).fill.fgColor.rgb.endswith(importing.ERROR_FILL)
-    assert ws.cell(4, HEADER.index("入伍时间") + 1).fill.fgColor.rgb.endswith(importing.ERROR_FILL)
-    assert ws.cell(4, 1).fill.fgColor.rgb != "00" + importing.ERROR_FILL
-    assert ws.cell(5, 2).fill.fgColor.rgb.endswith(importing.ERROR_FILL)
+    assert ws.cell(4, HEADER.index("民族") + 1).fill.fgColor.rgb.endswith(workbooks.ERROR_FILL)
+    assert ws.cell(4, HEADER.index("入伍时间") + 1).fill.fgColor.rgb.endswith(workbooks.ERROR_FILL)
+    assert ws.cell(4, 1).fill.fgColor.rgb != "00" + workbooks.ERROR_FILL
+    assert ws.cell(5, 2).fill.fgColor.rgb.endswith(workbooks.ERROR_FILL)
     assert "18 characters" in ws.cell(5, reason_col).value
 
 
@@ -803,27 +805,27 @@ def test_error_workbook_of_a_csv_is_an_xlsx_of_the_same_rows(station, tmp_path):
     path = write_csv(tmp_path / "mine.csv", rows, encoding="gbk")
     report = run(path, user, unit)
     out = tmp_path / "errors.xlsx"
-    importing.error_workbook(path=path, report=report, file_name=path.name, out=out)
+    workbooks.error_workbook(path=path, report=report, file_name=path.name, out=out)
     ws = openpyxl.load_workbook(out).active
     assert [c.value for c in ws[1]] == [*HEADER, "错误原因"]
     assert ws.cell(3, 1).value == "李娜" and ws.cell(3, 2).value == rows[2][1]  # the ID stays text
-    assert ws.cell(3, 3).fill.fgColor.rgb.endswith(importing.ERROR_FILL)
+    assert ws.cell(3, 3).fill.fgColor.rgb.endswith(workbooks.ERROR_FILL)
     assert ws.cell(3, len(HEADER) + 1).value.startswith("性别")
     assert ws.cell(2, len(HEADER) + 1).value is None
 
 
 def test_large_xlsx_error_workbook_is_rewritten(station, tmp_path, monkeypatch):
     user, unit = station
-    monkeypatch.setattr(importing, "ANNOTATE_MAX_ROWS", 1)
+    monkeypatch.setattr(workbooks, "ANNOTATE_MAX_ROWS", 1)
     path = write_xlsx(tmp_path / "big.xlsx", [["标题"], HEADER, person("张伟", 入伍时间=datetime(1998, 12, 1),
                                                                       公民身份号码=320111198001011234)])
     report = run(path, user, unit)
     out = tmp_path / "errors.xlsx"
-    importing.error_workbook(path=path, report=report, file_name=path.name, out=out)
+    workbooks.error_workbook(path=path, report=report, file_name=path.name, out=out)
     ws = openpyxl.load_workbook(out).active
     assert ws["A1"].value == "标题" and ws.cell(2, len(HEADER) + 1).value == "错误原因"
     assert ws.cell(3, 6).value == datetime(1998, 12, 1)
-    assert ws.cell(3, 2).value == 3.201111980010113e17 and ws.cell(3, 2).fill.fgColor.rgb.endswith(importing.ERROR_FILL)
+    assert ws.cell(3, 2).value == 3.201111980010113e17 and ws.cell(3, 2).fill.fgColor.rgb.endswith(workbooks.ERROR_FILL)
 
 
 # --- the command ----------------------------------------------------------------------------------------
@@ -883,15 +885,15 @@ def test_command_prints_one_line_when_the_database_is_unreachable(tmp_path):
 @pytest.mark.django_db(transaction=True)
 def test_command_prints_one_line_when_the_database_goes_away_mid_import(tree, tmp_path, monkeypatch):
     """The server ends the command's session while it writes: one line, nothing written."""
-    write = importing._Engine._write
+    write = importing.VeteranWriter.write
 
-    def killed_write(engine, *args):
+    def killed_write(writer, *args):
         pid = connection.cursor().connection.info.backend_pid
         with other_connection() as other:
             other.execute("SELECT pg_terminate_backend(%s)", [pid])
-        return write(engine, *args)
+        return write(writer, *args)
 
-    monkeypatch.setattr(importing._Engine, "_write", killed_write)
+    monkeypatch.setattr(importing.VeteranWriter, "write", killed_write)
     path = write_xlsx(tmp_path / "cmd.xlsx", [HEADER, person("张伟", sequence=263)])
     try:
         with pytest.raises(CommandError) as error:
@@ -904,9 +906,9 @@ def test_command_prints_one_line_when_the_database_goes_away_mid_import(tree, tm
 
 
 def test_every_column_of_the_template_is_understood(station):
-    assert all(importing.match_header(c.header) is c for c in importing.COLUMNS)
-    assert all(importing.match_header(s) is c for c in importing.COLUMNS for s in c.synonyms)
-    assert importing.match_header("*联系电话(手机)") is importing.COLUMN_BY_KEY["phone"]
+    assert all(importing.SPEC.index.match(c.header) is c for c in importing.COLUMNS)
+    assert all(importing.SPEC.index.match(s) is c for c in importing.COLUMNS for s in c.synonyms)
+    assert importing.SPEC.index.match("*联系电话(手机)") is importing.COLUMN_BY_KEY["phone"]
     # every coded column's code table is seeded
     kinds = set(Code.objects.values_list("kind", flat=True))
-    assert {c.code_kind for c in importing.COLUMNS if c.code_kind} <= kinds
+    assert {c.choices for c in importing.COLUMNS if c.choices} <= kinds

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from apps.core import files, jobs, tasks
 from apps.core.choices import AccessAction, JobStatus
+from apps.core.imports import jobs as import_jobs
 from apps.core.models import AccessLog, Job
 from apps.registry import importing
 from apps.registry.models import Veteran
@@ -238,11 +239,11 @@ def test_failures_are_kept_on_the_job_with_a_reason(users, tmp_path, monkeypatch
     page = login_as(users["village_a1"]).get(reverse("registry:import_detail", args=[job.pk])).content.decode()
     assert 'id="import-failed"' in page
 
-    def boom(**kwargs):
+    def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
     job = _job(users, tmp_path, person("张伟"))
-    monkeypatch.setattr(importing, "veteran_import", boom)
+    monkeypatch.setattr(import_jobs, "run_import", boom)
     importing.import_job_run(job_pk=job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "disk" not in job.error and job.error
