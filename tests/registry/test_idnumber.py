@@ -19,7 +19,7 @@ def test_valid_number_gives_birth_date_and_sex():
 
 
 def test_county_code_younger_than_the_person_is_accepted():
-    """栖霞区 320113 dates from 1983; a veteran born there in 1950 has a valid number (DOMAIN.md)."""
+    """栖霞区 320113 dates from 1983; a veteran born there in 1950 has a valid number (docs/domain.md)."""
     number = id_number("19500101", area="320113")
     assert not ric.is_valid(number)  # stdnum's validate() rejects it ...
     assert idnumber.parse(number).birth_date == date(1950, 1, 1)  # ... we accept it

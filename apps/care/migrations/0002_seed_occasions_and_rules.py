@@ -1,4 +1,4 @@
-"""Seed the visit occasions and the default visit rules from ../shared/DOMAIN.md (marked unverified there:
+"""Seed the visit occasions and the default visit rules from the domain reference, docs/domain.md (unverified defaults:
 administrators edit them per district)."""
 
 from django.db import migrations

@@ -1,4 +1,4 @@
-"""Seed the code tables from ../shared/DOMAIN.md. Administrators edit them afterwards; this runs once."""
+"""Seed the code tables from the domain reference (docs/domain.md). Administrators edit them afterwards; this runs once."""
 
 from django.db import migrations
 
