@@ -35,6 +35,7 @@ class KeysetPage:
     next_cursor: str = ""
     prev_cursor: str = ""
     is_first: bool = True
+    counted: bool = True  # False: the page shows no total (a worklist's tabs carry the counts)
     params: dict = field(default_factory=dict)
 
 
@@ -121,7 +122,7 @@ def keyset_page(queryset: QuerySet, params, *, size: int = 50, count_cap: int | 
     cap = count_cap if count_cap is not None else 0
     page = KeysetPage(rows=rows, size=size, total=min(counted or 0, cap) if count_cap is not None else 0,
                       total_capped=count_cap is not None and (counted or 0) > count_cap,
-                      is_first=not cursor or (backwards and not has_more))
+                      is_first=not cursor or (backwards and not has_more), counted=count_cap is not None)
     if rows:
         if has_more or backwards:
             page.next_cursor = make_cursor(rows[-1], queryset)
