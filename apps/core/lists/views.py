@@ -89,8 +89,7 @@ class ScopedListView(RoleRequiredMixin, TemplateView):
         page, rows = self.paginate(self.rows)
         ctx.update(filter=self.filterset, page=page, page_obj=page, title=self.title, target=self.target,
                    partial_template=self.partial_template_name,
-                   table=self.table_class(rows, params=self.request.GET, ordering=self.current_ordering(),
-                                          target=self.target, user=self.request.user),
+                   table=self.get_table(rows), object_list=rows,
                    pager_template=f"components/{'keyset_pager' if self.pager == 'keyset' else 'pager'}.html",
                    list_url=self.request.path, ordering=self.request.GET.get("ordering", ""), query=self.request.GET)
         if self.can_export():
@@ -100,6 +99,10 @@ class ScopedListView(RoleRequiredMixin, TemplateView):
             params["format"] = "xlsx"
             ctx["export_url"] = f"{self.request.path}?{params.urlencode()}"
         return ctx
+
+    def get_table(self, rows):
+        return self.table_class(rows, params=self.request.GET, ordering=self.current_ordering(), target=self.target,
+                                user=self.request.user)
 
     def filter_summary(self) -> list[str]:
         """The filters in force, as "label: value" lines (the export's watermark)."""
@@ -117,18 +120,24 @@ class ScopedListView(RoleRequiredMixin, TemplateView):
         return lines
 
     def export(self, rows) -> HttpResponse:
-        from apps.core.choices import AccessAction
-        from apps.core.exports.xlsx import Watermark, write_xlsx
-        from apps.core.services import access_log_record
+        return xlsx_response(self.request, table=self.get_table([]), rows=rows[: self.export_max_rows],
+                             title=str(self.title) or self.export_name, name=self.export_name,
+                             filters=self.filter_summary())
 
-        now = timezone.now()
-        response = HttpResponse(content_type=XLSX)
-        response["Content-Disposition"] = f'attachment; filename="{self.export_name}-{now:%Y%m%d-%H%M}.xlsx"'
-        count = write_xlsx(response, sheet_title=str(self.title)[:31] or self.export_name,
-                           columns=self.table_class.export_columns(),
-                           rows=self.table_class.export_rows(rows[: self.export_max_rows].iterator()),
-                           watermark=Watermark(self.request.user, now, self.filter_summary()))
-        access_log_record(user=self.request.user, action=AccessAction.EXPORT, request=self.request,
-                          object_repr=f"{self.export_name}:xlsx", detail={"rows": count,
-                                                                          "filters": self.request.GET.dict()})
-        return response
+
+def xlsx_response(request, *, table, rows, title: str, name: str, filters: list[str]) -> HttpResponse:
+    """``rows`` (a queryset, read with ``iterator()``) as an xlsx of ``table``'s exported columns, through the shared
+    writer: watermarked with the user, the time and ``filters``; logged in the access log."""
+    from apps.core.choices import AccessAction
+    from apps.core.exports.xlsx import Watermark, write_xlsx
+    from apps.core.services import access_log_record
+
+    now = timezone.now()
+    response = HttpResponse(content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localtime(now):%Y%m%d-%H%M}.xlsx"'
+    count = write_xlsx(response, sheet_title=title[:31], columns=table.export_columns(),
+                       rows=table.export_rows(rows.iterator() if hasattr(rows, "iterator") else rows),
+                       watermark=Watermark(request.user, now, filters))
+    access_log_record(user=request.user, action=AccessAction.EXPORT, request=request, object_repr=f"{name}:xlsx",
+                      detail={"rows": count, "filters": request.GET.dict()})
+    return response
