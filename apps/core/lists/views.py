@@ -15,6 +15,8 @@ time and the filters, and is logged in the access log.
 
 from __future__ import annotations
 
+from io import BytesIO
+
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.utils import timezone
@@ -133,11 +135,12 @@ def xlsx_response(request, *, table, rows, title: str, name: str, filters: list[
     from apps.core.services import access_log_record
 
     now = timezone.now()
-    response = HttpResponse(content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localtime(now):%Y%m%d-%H%M}.xlsx"'
-    count = write_xlsx(response, sheet_title=title[:31], columns=table.export_columns(),
-                       rows=table.export_rows(rows.iterator() if hasattr(rows, "iterator") else rows),
+    buffer = BytesIO()
+    count = write_xlsx(buffer, sheet_title=title[:31], columns=table.export_columns(),
+                       rows=table.export_rows(rows.iterator(chunk_size=2000) if hasattr(rows, "iterator") else rows),
                        watermark=Watermark(request.user, now, filters))
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localtime(now):%Y%m%d-%H%M}.xlsx"'
     access_log_record(user=request.user, action=AccessAction.EXPORT, request=request, object_repr=f"{name}:xlsx",
                       detail={"rows": count, "filters": request.GET.dict()})
     return response
