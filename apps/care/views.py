@@ -381,7 +381,7 @@ class OccasionEditView(RoleRequiredMixin, View):
 
     def _render(self, request, form, occasion):
         title = _("Edit occasion · %(name)s") % {"name": occasion.name} if occasion.pk else _("New occasion")
-        return render(request, "core/form.html", {"form": form, "title": title, "cancel_url": "care:occasion_list"})
+        return render(request, "components/form_page.html", {"form": form, "title": title, "cancel_url": "care:occasion_list"})
 
     def _occasion(self, pk):
         return get_object_or_404(Occasion, pk=pk) if pk is not None else Occasion()

@@ -101,7 +101,7 @@ class OrgUnitDetailView(RoleRequiredMixin, ScopedMixin, DetailView):
 
 class OrgUnitCreateView(RoleRequiredMixin, View):
     permission_required = "core.manage_orgunits"
-    template_name = "core/form.html"
+    template_name = "components/form_page.html"
 
     def _render(self, request, form):
         return render(request, self.template_name, {"form": form, "title": _("New org unit"),
@@ -129,7 +129,7 @@ class OrgUnitEditView(RoleRequiredMixin, ScopedMixin, View):
     model = OrgUnit
 
     def _render(self, request, form, unit):
-        return render(request, "core/form.html", {"form": form, "title": _("Edit %(name)s") % {"name": unit.name},
+        return render(request, "components/form_page.html", {"form": form, "title": _("Edit %(name)s") % {"name": unit.name},
                                                   "cancel_url": unit.get_absolute_url()})
 
     def get(self, request, pk):
@@ -207,7 +207,7 @@ class UserCreateView(RoleRequiredMixin, View):
     permission_required = "core.manage_users"
 
     def _render(self, request, form):
-        return render(request, "core/form.html", {"form": form, "title": _("New user"), "cancel_url": "core:user_list"})
+        return render(request, "components/form_page.html", {"form": form, "title": _("New user"), "cancel_url": "core:user_list"})
 
     def get(self, request):
         return self._render(request, UserCreateForm(user=request.user))
@@ -235,7 +235,7 @@ class UserEditView(RoleRequiredMixin, ScopedMixin, View):
     model = User
 
     def _render(self, request, form, account):
-        return render(request, "core/form.html", {"form": form, "title": _("Edit %(name)s") % {"name": account},
+        return render(request, "components/form_page.html", {"form": form, "title": _("Edit %(name)s") % {"name": account},
                                                   "cancel_url": account.get_absolute_url()})
 
     def get(self, request, pk):

@@ -79,7 +79,8 @@ class PersonFormView(RoleRequiredMixin, View):
     def _render(self, request, form, veteran):
         return render(request, "honors/form.html", {"form": form, "veteran": veteran, "multipart": self.multipart,
                                                     "title": f"{self.title} · {veteran.name}",
-                                                    "cancel_url": _person_tab(veteran)})
+                                                    "cancel_url": _person_tab(veteran), "narrow": True,
+                                                    "form_id": "honors-form"})
 
     def get(self, request, pk: int):
         return self._render(request, self.form_class(), _veteran_or_404(request, pk))
@@ -162,7 +163,7 @@ class NoticeDeliverView(RoleRequiredMixin, View):
             "form": form, "veteran": notice.veteran, "notice": notice, "multipart": True,
             "title": _("Deliver the merit notice · %(member)s, %(award)s") % {
                 "member": notice.member_name, "award": notice.get_award_display()},
-            "cancel_url": notice.get_absolute_url()})
+            "cancel_url": notice.get_absolute_url(), "narrow": True, "form_id": "honors-form"})
 
     def get(self, request, pk: int):
         notice = self._notice(request, pk)
