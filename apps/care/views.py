@@ -90,7 +90,8 @@ class WorklistView(RoleRequiredMixin, View):
             keep.pop(name, None)
         tabs = [(key, label, min(counts[key], selectors.COUNT_CAP), counts[key] > selectors.COUNT_CAP)
                 for key, label in _tab_labels()]
-        ctx = {"view": view, "keep_query": keep.urlencode(), "form": form, "page": page, "table": table,
+        ctx = {"view": view, "keep_query": keep.urlencode(), "form": form, "filter": {"form": form},
+               "hidden_params": [("view", view)], "page": page, "table": table,
                "counts": counts,
                "tabs": tabs, "today": today, "next_path": next_path,
                "can_visit": can_visit, "can_cancel": can_cancel,
