@@ -24,8 +24,7 @@ class UserFilterSet(ListFilterSet):
 
     def __init__(self, data=None, *args, user=None, **kwargs):
         super().__init__(data, *args, user=user, **kwargs)
-        units = list(OrgUnit.objects.visible_to(user))
-        self.filters["unit"].offer([u for u in units if u.depth <= 2], units)
+        self.filters["unit"].offer(lambda: list(OrgUnit.objects.visible_to(user).filter(depth__lte=2)))
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -21,9 +21,10 @@ class RegisterFilterSet(ListFilterSet):
     def __init__(self, data=None, *args, user=None, units: list[OrgUnit] | None = None,
                  all_units: list[OrgUnit] | None = None, **kwargs):
         super().__init__(data, *args, user=user, **kwargs)
-        if units is None:
-            units = list(OrgUnit.objects.visible_to(user))
-        self.filters["unit"].offer([u for u in units if u.depth <= 3], all_units)
+        if units is None:  # read when the form is shown or a unit is asked for (not for an htmx page of the table)
+            self.filters["unit"].offer(lambda: list(OrgUnit.objects.visible_to(user).filter(depth__lte=3)), all_units)
+        else:
+            self.filters["unit"].offer([u for u in units if u.depth <= 3], all_units)
 
 
 class PlaqueRecordFilterSet(RegisterFilterSet):

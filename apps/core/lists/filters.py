@@ -7,6 +7,7 @@ import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import gettext_lazy as _
 from django_filters import fields as filter_fields
 
@@ -14,27 +15,60 @@ ALL = _("All")  # 全部: the empty choice of every drop-down ("---------" means
 FIRST_YEAR = 2010
 
 
+class _Choices(BaseChoiceIterator):
+    """Choices made from ``objects()`` on first use: a table updated by htmx never renders its filter form, so it
+    reads no drop-down (only a value to check does)."""
+
+    def __init__(self, objects, label, empty_label):
+        self.objects, self.label, self.empty_label = objects, label, empty_label
+        self.loaded: list | None = None
+        self.options: dict[str, object] = {}
+
+    def __copy__(self):  # the form's field and its widget copy their choices: all copies share one load
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def load(self) -> list:
+        if self.loaded is None:
+            objects = list(self.objects() if callable(self.objects) else self.objects)
+            self.options = {str(obj.pk): obj for obj in objects}
+            empty = [("", self.empty_label)] if self.empty_label is not None else []
+            self.loaded = empty + [(obj.pk, self.label(obj)) for obj in objects]
+        return self.loaded
+
+    def __iter__(self):
+        yield from self.load()
+
+    def __len__(self) -> int:
+        return len(self.load())
+
+    def __bool__(self) -> bool:
+        return True
+
+
 class SnapshotChoiceField(filter_fields.ModelChoiceField):
     """A model choice field whose choices and look-ups come from objects already in memory (the code tables and
-    unit tree of the per-process snapshot): no query. Until ``use`` is called it behaves as the ordinary field
-    (schema generation, forms built elsewhere)."""
+    unit tree of the per-process snapshot) or read once when first needed: no query per drop-down. Until ``use``
+    is called it behaves as the ordinary field (schema generation, forms built elsewhere)."""
 
-    options: dict[str, object] | None = None
+    lazy: _Choices | None = None
 
     def use(self, objects, label=None) -> None:
-        """Offer ``objects`` (labelled by ``label(obj)``, else the field's ``label_from_instance``)."""
-        label = label or self.label_from_instance
-        self.options = {str(obj.pk): obj for obj in objects}
-        empty = [("", self.empty_label)] if self.empty_label is not None else []
+        """Offer ``objects`` (a list, or a callable returning them when first needed), labelled by ``label(obj)``
+        (else the field's ``label_from_instance``)."""
         # Set directly: the choices property would wrap the list in a queryset iterator.
-        self._choices = self.widget.choices = empty + [(obj.pk, label(obj)) for obj in objects]
+        self.lazy = _Choices(objects, label or self.label_from_instance, self.empty_label)
+        self._choices = self.widget.choices = self.lazy
 
     def to_python(self, value):
-        if self.options is None:
+        if self.lazy is None:
             return super().to_python(value)
         if value in self.empty_values:
             return None
-        found = self.options.get(str(value))
+        self.lazy.load()
+        found = self.lazy.options.get(str(value))
         if found is None:
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return found
@@ -79,9 +113,17 @@ class UnitChoiceFilter(SnapshotChoiceFilter):
         kwargs.setdefault("method", "filter_unit_subtree")
         super().__init__(*args, **kwargs)
 
-    def offer(self, units: list, all_units: list | None = None) -> None:
-        labels = unit_labels(all_units if all_units is not None else units)
-        self.field.use(units, label=lambda unit: labels.get(unit.pk, unit.name))
+    def offer(self, units, all_units: list | None = None) -> None:
+        """Offer ``units`` (a list, or a callable returning them when first needed), labelled by their path within
+        ``all_units`` (by default within themselves)."""
+        labels: dict[int, str] = {}
+
+        def load():
+            found = list(units() if callable(units) else units)
+            labels.update(unit_labels(all_units if all_units is not None else found))
+            return found
+
+        self.field.use(load, label=lambda unit: labels.get(unit.pk, unit.name))
 
 
 def year_choices(first: int = FIRST_YEAR) -> list[tuple[int, int]]:
