@@ -33,3 +33,23 @@ class VeteranTable(Table):
 
     def row_attrs(self, row) -> str:
         return ' class="text-muted"' if row.closed_label else ""
+
+
+def _local_time(entry) -> str:
+    from django.utils import timezone
+
+    return timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class AccessLogTable(Table):
+    """The person's "viewed or exported by" tab (``selectors.veteran_access_log`` rows; ``what`` attached). The IP
+    column is for administrators only: ``exclude=["ip_address"]`` for others."""
+
+    css = "table table-sm small mb-0"
+    empty_text = _("No entries.")
+
+    created_at = Column(_("Time"), cell=_local_time, kind="datetime", width=18)
+    user = Column(_("User"), cell=lambda e: str(e.user) if e.user_id else "—", width=14)
+    action = Column(_("Action"), lambda e: e.get_action_display(), width=10)
+    what = Column(_("What"), width=30)
+    ip_address = Column(_("IP address"), lambda e: e.ip_address or "", width=16)

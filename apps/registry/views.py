@@ -39,7 +39,7 @@ from .forms import (
     form_sections,
 )
 from .models import Attachment, CareEntitlement, FamilyMember, PreferentialCard, Veteran
-from .tables import VeteranTable
+from .tables import AccessLogTable, VeteranTable
 
 
 def _veteran_or_404(request, pk: int) -> Veteran:
@@ -200,6 +200,7 @@ class VeteranDetailView(RoleRequiredMixin, View):
             ctx["access"], ctx["access_next"] = selectors.veteran_access_log(user=request.user, veteran=veteran,
                                                                             before=older)
             ctx["show_ip"] = request.user.is_portal_admin  # where people were is for administrators only
+            ctx["access_table"] = AccessLogTable(ctx["access"], exclude=() if ctx["show_ip"] else ["ip_address"])
             if older and is_partial(request):  # "show older entries": the next rows of the table
                 ctx["access_older"] = True
                 return vary_on_htmx(render(request, "registry/partials/veteran_access_rows.html", ctx))

@@ -83,8 +83,11 @@ class Table:
         for name, column in found.items():
             column.bind(name)
 
-    def __init__(self, rows: Iterable = (), *, params=None, ordering: str = "", target: str = "", user=None):
+    def __init__(self, rows: Iterable = (), *, params=None, ordering: str = "", target: str = "", user=None,
+                 exclude: Iterable[str] = ()):
         self.rows = rows
+        if exclude:  # columns left out of this instance (e.g. what only administrators see)
+            self.columns = [column for column in self.columns if column.name not in set(exclude)]
         self.params = params
         self.ordering = ordering
         self.target = target
