@@ -173,6 +173,11 @@ class UserListView(ListPageView):
         table.locked = selectors.locked_usernames()
         return table
 
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["locked"] = ctx["table"].locked  # the user names locked out now
+        return ctx
+
 
 class RoleListView(RoleRequiredMixin, TemplateView):
     """The six roles, what each may do and how many users hold it. Fine-tuning is in the admin site."""

@@ -31,6 +31,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ScopedListView(RoleRequiredMixin, TemplateView):
+    """The generic list page (see the module docstring). ``ordering`` maps each ``?ordering=`` key to its
+    ``order_by``; a sortable column (``Column(sort="name")``) needs both ``"name"`` and ``"-name"`` there."""
+
     model = None
     filterset_class = None
     table_class = None
