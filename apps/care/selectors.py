@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.core import signing
 from django.db import connection
-from django.db.models import BooleanField, Count, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from apps.core.lists.paging import KeysetPage, keyset_page
 from apps.core.models import OrgUnit, User
 from apps.registry.models import Veteran
 
@@ -21,7 +19,6 @@ from .models import LATE, Campaign, DueVisit, LifeEvent, Occasion, Visit, VisitR
 WORKLIST_VIEWS = ("today", "week", "overdue", "open", "escalated", "done")
 WORKLIST_PAGE_SIZE = 50
 COUNT_CAP = 1_000  # tab counts stop here ("1000+": more than a station works through in a week)
-CURSOR_SALT = "care.worklist"
 # The columns a worklist row shows. Only the person is joined: occasion, rule and unit are a handful of
 # rows attached after the query (a five-table join cost more to plan than the page's rows to fetch).
 WORKLIST_COLUMNS = ("id", "due_date", "opens_on", "level", "status", "closed_at", "completed_on", "visit_id",
@@ -98,45 +95,19 @@ def worklist_counts(*, user: User, on: date | None = None, occasion: int | None 
         return dict(zip(WORKLIST_VIEWS, cursor.fetchone(), strict=True))
 
 
-@dataclass
-class WorklistPage:
-    rows: list
-    next_cursor: str = ""
-    is_first: bool = True
-
-
-def worklist_page(tasks: QuerySet[DueVisit], *, view: str, after: str = "", size: int = WORKLIST_PAGE_SIZE,
+def worklist_page(tasks: QuerySet[DueVisit], *, view: str, params, size: int = WORKLIST_PAGE_SIZE,
                   units: dict[int, OrgUnit] | None = None, occasions: dict[int, Occasion] | None = None
-                  ) -> WorklistPage:
-    """One page of a worklist, keyset-paged on (due date, id): the next page starts after the last row, so
-    a deep page costs what the first costs. Open tasks earliest due first; done tasks latest first.
+                  ) -> KeysetPage:
+    """One page of a worklist, keyset-paged on (due date, id) by the list kit (``after``/``before`` cursors of
+    ``params``; the tabs carry the counts, so the page counts nothing). Open tasks earliest due first; done tasks
+    latest first: a cursor of one is the first page of the other.
 
     ``units`` and ``occasions`` (by id) are those the caller already holds (the filter form's choices);
     the rows' others are read in one query each."""
-    descending = view == "done"
     tasks = tasks.select_related("veteran").only(*WORKLIST_COLUMNS)
-    tasks = tasks.order_by("-due_date", "-id") if descending else tasks.order_by("due_date", "id")
-    cursor = None
-    if after:
-        try:
-            raw_date, raw_id = signing.loads(after, salt=CURSOR_SALT)
-            cursor = (date.fromisoformat(raw_date), int(raw_id))
-        except (signing.BadSignature, ValueError, TypeError):
-            cursor = None
-    if cursor is not None:
-        day, pk = cursor
-        # A row comparison: the (due date, id) index starts at the cursor. With "date > d OR (date = d AND
-        # id > n)" it started at the date and filtered every task of that day before the cursor (a festival
-        # puts 150,000 tasks on one day).
-        table = DueVisit._meta.db_table
-        tasks = tasks.filter(RawSQL(f"({table}.due_date, {table}.id) {'<' if descending else '>'} (%s, %s)",  # noqa: S611
-                                    (day, pk), output_field=BooleanField()))
-    rows = list(tasks[:size + 1])
-    page = WorklistPage(rows=rows[:size], is_first=cursor is None)
+    tasks = tasks.order_by("-due_date", "-id") if view == "done" else tasks.order_by("due_date", "id")
+    page = keyset_page(tasks, params, size=size, count_cap=None)
     _attach(page.rows, units=units, occasions=occasions)
-    if len(rows) > size:
-        last = rows[size - 1]
-        page.next_cursor = signing.dumps([last.due_date.isoformat(), last.pk], salt=CURSOR_SALT)
     return page
 
 

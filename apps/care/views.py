@@ -21,13 +21,14 @@ from django.views import View
 from apps.core.choices import AccessAction
 from apps.core.files import private_file_response
 from apps.core.forms import apply_errors
+from apps.core.lists import render_partial
 from apps.core.models import OrgUnit
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 from apps.core.views_kit import ServiceFormView
 from apps.registry.selectors import person_or_404
 
-from . import rows, selectors, services
+from . import selectors, services
 from .choices import TaskStatus
 from .forms import (
     LifeEventForm,
@@ -39,6 +40,7 @@ from .forms import (
     form_sections,
 )
 from .models import Campaign, DueVisit, Occasion, Visit, VisitPhoto, VisitRule
+from .tables import WorklistTable
 
 
 def _tab_labels() -> list[tuple[str, str]]:
@@ -78,24 +80,23 @@ class WorklistView(RoleRequiredMixin, View):
                   "unit": filters.get("unit"), "due": filters.get("due"),
                   "units": form.objects["unit"].values()}  # the user's units, read for the filter already
         counts = selectors.worklist_counts(**kwargs)
-        page = selectors.worklist_page(selectors.worklist(view=view, **kwargs), view=view,
-                                       after=request.GET.get("after", ""), units=form.objects["unit"],
-                                       occasions=form.objects["occasion"])
+        page = selectors.worklist_page(selectors.worklist(view=view, **kwargs), view=view, params=request.GET,
+                                       units=form.objects["unit"], occasions=form.objects["occasion"])
         next_path = request.get_full_path()
         can_visit, can_cancel = user.has_perm("care.add_visit"), user.has_perm("care.change_duevisit")
-        rows.render(page.rows, today=today, next_path=next_path, can_visit=can_visit, can_cancel=can_cancel)
+        table = WorklistTable(page.rows, today=today, next_path=next_path, can_visit=can_visit, can_cancel=can_cancel)
         keep = request.GET.copy()
-        for name in ("view", "after"):
+        for name in ("view", "after", "before"):
             keep.pop(name, None)
         tabs = [(key, label, min(counts[key], selectors.COUNT_CAP), counts[key] > selectors.COUNT_CAP)
                 for key, label in _tab_labels()]
-        ctx = {"view": view, "keep_query": keep.urlencode(), "form": form, "page": page, "counts": counts,
+        ctx = {"view": view, "keep_query": keep.urlencode(), "form": form, "filter": {"form": form},
+               "hidden_params": [("view", view)], "page": page, "table": table,
+               "counts": counts,
                "tabs": tabs, "today": today, "next_path": next_path,
                "can_visit": can_visit, "can_cancel": can_cancel,
                "due": filters.get("due"), "cancel_form": TaskCancelForm()}
-        template = "care/worklist_body.html" if request.htmx and not request.htmx.boosted \
-            else "care/worklist.html"
-        return render(request, template, ctx)
+        return render_partial(request, "care/worklist.html", "care/partials/worklist_body.html", ctx)
 
 
 class TaskCancelView(RoleRequiredMixin, View):
@@ -370,7 +371,7 @@ class OccasionListView(RoleRequiredMixin, View):
 
 class OccasionEditView(ServiceFormView):
     permission_required = "care.change_occasion"
-    form_class, template_name, versioned = OccasionForm, "core/form.html", True
+    form_class, template_name, versioned = OccasionForm, "components/form_page.html", True
     success_message, cancel_url = gettext_lazy("Occasion saved."), "care:occasion_list"
 
     def load(self) -> None:

@@ -9,6 +9,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from .choices import AccessAction, Role
+from .lists.filters import ALL
 from .models import OrgUnit, User
 
 
@@ -113,7 +114,7 @@ class AuditFilterForm(forms.Form):
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     model = forms.CharField(label=_("Record type"), required=False)
-    action = forms.ChoiceField(label=_("Action"), required=False, choices=[("", "---------"), *AccessAction.choices])
+    action = forms.ChoiceField(label=_("Action"), required=False, choices=[("", ALL), *AccessAction.choices])
     q = forms.CharField(label=_("Object"), required=False)
 
 

@@ -39,9 +39,16 @@ class ScopedListView(ScopedMixin, ListView):
     paginator_class = Paginator
 
     def get_template_names(self) -> list[str]:
-        if self.partial_template_name and getattr(self.request, "htmx", False) and not self.request.htmx.boosted:
+        from .lists import is_partial
+
+        if self.partial_template_name and is_partial(self.request):
             return [self.partial_template_name]
         return super().get_template_names()
+
+    def render_to_response(self, context, **response_kwargs):
+        from .lists import vary_on_htmx
+
+        return vary_on_htmx(super().render_to_response(context, **response_kwargs))
 
 
 class ScopedViewSetMixin:

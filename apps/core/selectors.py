@@ -14,18 +14,6 @@ from pghistory.models import MiddlewareEvents
 from .models import AccessLog, Notification, OrgUnit, User
 
 
-def user_list(*, user: User, filters: dict | None = None) -> QuerySet[User]:
-    filters = filters or {}
-    qs = User.objects.visible_to(user).select_related("org_unit").prefetch_related("groups").order_by("username")
-    if q := filters.get("q"):
-        qs = qs.filter(Q(username__icontains=q) | Q(real_name__icontains=q) | Q(phone__contains=q))
-    if role := filters.get("role"):
-        qs = qs.filter(groups__name=role)
-    if unit := filters.get("unit"):
-        qs = qs.filter(org_unit__path__startswith=unit.path)
-    return qs
-
-
 def role_list(*, user: User) -> list[dict]:
     """The roles with their permissions and how many of the visible users hold each."""
     from django.contrib.auth.models import Group

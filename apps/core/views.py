@@ -17,7 +17,6 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -25,6 +24,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 from django.views.decorators.http import require_POST
@@ -35,8 +35,9 @@ from knox.models import AuthToken
 
 from . import concurrency, health, selectors, services
 from .auth import devices_for_second_step
-from .choices import AccessAction, Role
+from .choices import AccessAction
 from .exports.csv import csv_response
+from .filters import UserFilterSet
 from .forms import (
     AuditFilterForm,
     OrgUnitCreateForm,
@@ -45,8 +46,13 @@ from .forms import (
     UserCreateForm,
     UserEditForm,
 )
+from .lists import is_partial, render_partial, vary_on_htmx
+from .lists.paging import offset_page
+from .lists.views import ScopedListView as ListPageView
+from .lists.views import xlsx_response
 from .models import Notification, OrgUnit, User
 from .scoping import RoleRequiredMixin, ScopedListView, ScopedMixin
+from .tables import AUDIT_TABLES, UserTable
 from .views_kit import ServiceFormView
 
 
@@ -96,7 +102,7 @@ class OrgUnitDetailView(RoleRequiredMixin, ScopedMixin, DetailView):
 
 class OrgUnitCreateView(ServiceFormView):
     permission_required = "core.manage_orgunits"
-    form_class, template_name = OrgUnitCreateForm, "core/form.html"
+    form_class, template_name = OrgUnitCreateForm, "components/form_page.html"
     title, success_message, cancel_url = _lazy("New org unit"), _lazy("Org unit created."), "core:orgunit_list"
 
     def get_form_kwargs(self) -> dict:
@@ -112,7 +118,7 @@ class OrgUnitCreateView(ServiceFormView):
 
 class OrgUnitEditView(ServiceFormView):
     permission_required = "core.manage_orgunits"
-    form_class, template_name, versioned = OrgUnitEditForm, "core/form.html", True
+    form_class, template_name, versioned = OrgUnitEditForm, "components/form_page.html", True
     success_message = _lazy("Org unit saved.")
 
     def load(self) -> None:
@@ -138,25 +144,27 @@ class OrgUnitEditView(ServiceFormView):
 # --- users ------------------------------------------------------------------------------------
 
 
-class UserListView(RoleRequiredMixin, ScopedListView):
-    permission_required = "core.manage_users"
-    model = User
-    template_name = "core/user_list.html"
-    partial_template_name = "partials/user_table.html"
+class UserListView(ListPageView):
+    """The accounts of the administrator's area, on the list kit (filters, table, paging, partial, xlsx)."""
 
-    def get_queryset(self):
-        unit = OrgUnit.objects.visible_to(self.request.user).filter(pk=self.request.GET.get("unit") or 0).first()
-        return selectors.user_list(
-            user=self.request.user,
-            filters={"q": self.request.GET.get("q", "").strip(), "role": self.request.GET.get("role", ""), "unit": unit},
-        )
+    permission_required = export_permission = "core.manage_users"
+    model, filterset_class, table_class = User, UserFilterSet, UserTable
+    template_name = "core/user_list.html"
+    target = "#user-table"
+    title, export_name = gettext_lazy("Users"), "users"
+    ordering = {"username": ("username",)}
+
+    def get_rows(self, queryset):
+        return queryset.select_related("org_unit").prefetch_related("groups")
+
+    def get_table(self, rows):
+        table = super().get_table(rows)
+        table.locked = selectors.locked_usernames()
+        return table
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["locked"] = selectors.locked_usernames()
-        ctx["roles"] = Role.choices
-        ctx["units"] = OrgUnit.objects.visible_to(self.request.user).filter(depth__lte=2)
-        ctx["query"] = self.request.GET
+        ctx["locked"] = ctx["table"].locked  # the user names locked out now
         return ctx
 
 
@@ -191,7 +199,7 @@ class UserDetailView(RoleRequiredMixin, ScopedMixin, DetailView):
 
 class UserCreateView(ServiceFormView):
     permission_required = "core.manage_users"
-    form_class, template_name = UserCreateForm, "core/form.html"
+    form_class, template_name = UserCreateForm, "components/form_page.html"
     title, success_message, cancel_url = _lazy("New user"), _lazy("User created."), "core:user_list"
 
     def get_form_kwargs(self) -> dict:
@@ -207,7 +215,7 @@ class UserCreateView(ServiceFormView):
 
 class UserEditView(ServiceFormView):
     permission_required = "core.manage_users"
-    form_class, template_name, versioned = UserEditForm, "core/form.html", True
+    form_class, template_name, versioned = UserEditForm, "components/form_page.html", True
     version_fields = services.USER_VERSION_FIELDS
     success_message = _lazy("User saved.")
 
@@ -278,6 +286,9 @@ class UserActionView(RoleRequiredMixin, ScopedMixin, View):
 
 
 class AuditView(RoleRequiredMixin, View):
+    """Four tabs (data changes, sensitive access, logins, failed logins) on the list kit's tables and pager;
+    CSV or xlsx of the filtered tab."""
+
     permission_required = "core.view_audit"
 
     def get(self, request):
@@ -285,12 +296,18 @@ class AuditView(RoleRequiredMixin, View):
         filters = form.cleaned_data if form.is_valid() else {}
         tab = filters.get("tab") or "history"
         entries = selectors.audit_entries(user=request.user, tab=tab, filters=filters)
+        table_class = AUDIT_TABLES[tab]
         if request.GET.get("format") == "csv":
             return self._csv(request, tab, entries)
-        page = Paginator(entries, 50).get_page(request.GET.get("page"))
-        template = "partials/audit_table.html" if request.htmx else "core/audit.html"
-        return render(request, template, {"form": form, "tab": tab, "tabs": AuditFilterForm.TABS, "page_obj": page,
-                                          "query": request.GET.copy()})
+        if request.GET.get("format") == "xlsx":
+            summary = [f"{form.fields[k].label}: {v}" for k, v in filters.items() if v not in (None, "") and k != "tab"]
+            return xlsx_response(request, table=table_class(), rows=entries, title=str(dict(AuditFilterForm.TABS)[tab]),
+                                 name=f"audit-{tab}", filters=[str(dict(AuditFilterForm.TABS)[tab]), *summary])
+        page = offset_page(entries, request.GET)
+        table = table_class(list(page.object_list), params=request.GET, target="#audit-table")
+        return render_partial(request, "core/audit.html", "core/partials/audit_table.html", {
+            "form": form, "tab": tab, "tabs": AuditFilterForm.TABS, "page_obj": page, "table": table,
+            "target": "#audit-table", "query": request.GET.copy()})
 
     def _csv(self, request, tab, entries):
         services.access_log_record(user=request.user, action=AccessAction.EXPORT, request=request,
@@ -331,9 +348,10 @@ def notification_read(request, pk: int):
     notification = get_object_or_404(Notification.objects.visible_to(request.user), pk=pk)
     services.notification_mark_read(user=request.user, notification_ids=[notification.pk])
     notification.refresh_from_db()
-    if request.htmx:
+    if is_partial(request):
         unread = Notification.objects.visible_to(request.user).filter(read_at__isnull=True).count()
-        return render(request, "partials/notification_item.html", {"n": notification, "unread_count": unread, "oob_badge": True})
+        return vary_on_htmx(render(request, "partials/notification_item.html",
+                                   {"n": notification, "unread_count": unread, "oob_badge": True}))
     if notification.link and url_has_allowed_host_and_scheme(notification.link, allowed_hosts={request.get_host()}):
         return redirect(notification.link)
     return redirect("core:notification_list")

@@ -22,6 +22,7 @@ from . import files
 from .broker import BrokerUnavailable
 from .choices import AccessAction, JobStatus
 from .jobs import job_is_retryable, job_retry, jobs_fail_stuck, unavailable_message
+from .lists import is_partial, vary_on_htmx
 from .models import Job
 from .services import access_log_record
 
@@ -39,9 +40,12 @@ class JobListView(LoginRequiredMixin, TemplateView):
     paginate_by = 20
 
     def get_template_names(self) -> list[str]:
-        if self.request.htmx and not self.request.htmx.boosted:
+        if is_partial(self.request):
             return [self.partial_template_name]
         return [self.template_name]
+
+    def render_to_response(self, context, **response_kwargs):
+        return vary_on_htmx(super().render_to_response(context, **response_kwargs))
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
-from django.views.generic import TemplateView
 
 from apps.core.choices import AccessAction
 from apps.core.files import private_file_response
+from apps.core.lists.views import ScopedListView
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 from apps.core.views_kit import ServiceFormView, selector_or_404
@@ -21,11 +20,10 @@ from apps.registry import selectors as registry_selectors
 from apps.registry.models import Veteran
 
 from . import selectors, services
+from .filters import MeritNoticeFilterSet, PlaqueRecordFilterSet
 from .forms import MeritDeliveryForm, MeritNoticeForm, PlaqueRecordForm
 from .models import MeritNotice, PlaqueRecord
-
-PAGE_SIZE = 50
-
+from .tables import NoticeTable, PlaqueTable
 
 _veteran_or_404 = registry_selectors.person_or_404
 
@@ -34,45 +32,32 @@ def _person_tab(veteran: Veteran) -> str:
     return f"{veteran.get_absolute_url()}?tab=honors"
 
 
-class RegisterListView(RoleRequiredMixin, TemplateView):
-    """A register with filters (unit, year, kind) and plain paging; htmx updates only the table."""
+class RegisterListView(ScopedListView):
+    """A register on the list kit: filters (unit, year, kind), a table, plain paging, htmx partial, xlsx export."""
 
     template_name = "honors/register_list.html"
+    target = "#register-table"
+    ordering = {"-date": ("-date", "-id")}
     register = ""
 
-    def filterset(self):
-        raise NotImplementedError
-
-    def get_template_names(self):
-        if self.request.htmx and not self.request.htmx.boosted:
-            return [f"honors/partials/{self.register}_table.html"]
-        return [self.template_name]
+    def get_rows(self, queryset):
+        return queryset.select_related("veteran", "org_unit")
 
     def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        filterset = self.filterset()
-        rows = filterset.qs.select_related("veteran", "org_unit")
-        ctx["filter"] = filterset
-        ctx["page_obj"] = Paginator(rows, PAGE_SIZE).get_page(self.request.GET.get("page"))
-        ctx["register"] = self.register
-        ctx["query"] = self.request.GET
-        return ctx
+        return super().get_context_data(**kwargs) | {"register": self.register}
 
 
 class PlaqueListView(RegisterListView):
-    permission_required = "honors.view_plaquerecord"
-    register = "plaque"
-
-    def filterset(self):
-        return selectors.plaque_filterset(user=self.request.user, params=self.request.GET)
+    permission_required = export_permission = "honors.view_plaquerecord"
+    model, filterset_class, table_class = PlaqueRecord, PlaqueRecordFilterSet, PlaqueTable
+    title, register, export_name = gettext_lazy("Honour plaques (光荣牌)"), "plaque", "plaques"
 
 
 class NoticeListView(RegisterListView):
-    permission_required = "honors.view_meritnotice"
-    register = "notice"
-
-    def filterset(self):
-        return selectors.notice_filterset(user=self.request.user, params=self.request.GET)
+    permission_required = export_permission = "honors.view_meritnotice"
+    model, filterset_class, table_class = MeritNotice, MeritNoticeFilterSet, NoticeTable
+    title, register, export_name = gettext_lazy("Merit notices (立功喜报)"), "notice", "notices"
+    ordering = {"-date": ("-notice_date", "-id")}
 
 
 class PersonFormView(ServiceFormView):

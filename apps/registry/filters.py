@@ -10,19 +10,21 @@ from dataclasses import dataclass
 from datetime import date
 
 import django_filters
-from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_filters import fields as filter_fields
 
 from apps.core import reference
+from apps.core.lists.filters import ListFilterSet, SnapshotChoiceFilter, UnitChoiceFilter
 from apps.core.models import OrgUnit
 
 from . import crypto, idnumber
 from .choices import CodeKind, Sex, VeteranStatus
 from .models import CareEntitlement, Code, Veteran
-from .paging import SEARCH_COUNT_CAP
+
+# A search is counted to a lower cap than the list: a common surname matches 9,000 people of a street, and counting
+# them all would read 70,000 entries of the name index; "more than 1000" tells the user to narrow the search.
+SEARCH_COUNT_CAP = 1_000
 
 AGE_BANDS = [
     ("0-39", _("under 40")),
@@ -142,33 +144,16 @@ def age_band_range(band: str, today: date | None = None) -> tuple[date | None, d
     return born_after, born_before
 
 
-class SnapshotChoiceField(filter_fields.ModelChoiceField):
-    """A model choice field whose choices and look-ups come from the reference snapshot (no query).
-
-    Until ``use`` is called it behaves as the ordinary field (schema generation, forms built elsewhere).
-    """
-
-    options: dict[str, object] | None = None
-
-    def use(self, objects) -> None:
-        self.options = {str(obj.pk): obj for obj in objects}
-        empty = [("", self.empty_label)] if self.empty_label is not None else []
-        # Set directly: the choices property would wrap the list in a queryset iterator.
-        self._choices = self.widget.choices = empty + [(obj.pk, self.label_from_instance(obj)) for obj in objects]
-
-    def to_python(self, value):
-        if self.options is None:
-            return super().to_python(value)
-        if value in self.empty_values:
-            return None
-        found = self.options.get(str(value))
-        if found is None:
-            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
-        return found
-
-
-class SnapshotChoiceFilter(django_filters.ModelChoiceFilter):
-    field_class = SnapshotChoiceField
+def snapshot_units(user, snapshot: reference.Snapshot) -> list[OrgUnit]:
+    """The units of the user's area (``OrgUnit.objects.visible_to``), from the snapshot (no query)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    if user.sees_whole_district:
+        return snapshot.units
+    unit = snapshot.unit_by_pk.get(user.org_unit_id) if user.org_unit_id else None
+    if unit is None or not user.has_station_scope:
+        return []
+    return snapshot.subtree(unit)
 
 
 # Code filters: name → code table.
@@ -176,10 +161,9 @@ CODE_FILTERS = {"category": CodeKind.CATEGORY, "care": CodeKind.CARE_CATEGORY,
                 "discharge_mode": CodeKind.DISCHARGE_MODE, "tag": CodeKind.TAG}
 
 
-class VeteranFilterSet(django_filters.FilterSet):
+class VeteranFilterSet(ListFilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Name, pinyin, initials, ID number or phone"))
-    unit = SnapshotChoiceFilter(queryset=OrgUnit.objects.none(), method="filter_unit",
-                                label=_("Unit (with the units below)"))
+    unit = UnitChoiceFilter(queryset=OrgUnit.objects.none(), method="filter_unit")
     category = SnapshotChoiceFilter(field_name="primary_category", label=_("Collection category"),
                                     queryset=Code.objects.filter(kind=CodeKind.CATEGORY))
     care = SnapshotChoiceFilter(queryset=Code.objects.filter(kind=CodeKind.CARE_CATEGORY),
@@ -202,7 +186,7 @@ class VeteranFilterSet(django_filters.FilterSet):
 
     def __init__(self, data=None, *args, user=None, snapshot: reference.Snapshot | None = None,
                  id_search: IdSearch | None = None, **kwargs):
-        super().__init__(data, *args, **kwargs)
+        super().__init__(data, *args, user=user, **kwargs)
         self.id_search = id_search  # a search by full ID number, resolved from its token (see ``id_search_store``)
         # The field may already be built (and copied from the class) by schema generation: set both.
         units = OrgUnit.objects.visible_to(user)
@@ -210,20 +194,12 @@ class VeteranFilterSet(django_filters.FilterSet):
         self.filters["unit"].field.queryset = units
         # Choices and look-ups from the in-memory code tables and unit tree: no query per drop-down.
         self.snapshot = snapshot or reference.snapshot()
-        self.filters["unit"].field.use(self.visible_units(user))
+        self.filters["unit"].offer(self.visible_units(user), self.snapshot.units)
         for name, kind in CODE_FILTERS.items():
             self.filters[name].field.use(self.snapshot.by_kind.get(kind, []))
 
     def visible_units(self, user) -> list[OrgUnit]:
-        """The units of the user's area (``OrgUnit.objects.visible_to``), from the snapshot."""
-        if user is None or not user.is_authenticated or not user.is_active:
-            return []
-        if user.sees_whole_district:
-            return self.snapshot.units
-        unit = self.snapshot.unit_by_pk.get(user.org_unit_id) if user.org_unit_id else None
-        if unit is None or not user.has_station_scope:
-            return []
-        return self.snapshot.subtree(unit)
+        return snapshot_units(user, self.snapshot)
 
     # Matches of a name search counted up to NARROW_MAX + 1 while filtering (None: not counted).
     match_count: int | None = None

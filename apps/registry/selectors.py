@@ -6,8 +6,6 @@ import copy
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import OuterRef, Q, QuerySet
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -34,9 +32,8 @@ def veteran_filterset(*, user: User, params, snapshot: reference.Snapshot | None
 
 
 def attach_names(rows, snapshot: reference.Snapshot) -> None:
-    """Give list rows what the table shows, ready to print: unit, category and discharge-mode names from the
-    snapshot (no join), the link, the birth date and the labels of sex and status (50 rows of template look-ups
-    and filters cost more than the page's queries)."""
+    """Give list rows what the table (``tables.VeteranTable``) shows, ready to print: unit, category and
+    discharge-mode names from the snapshot (no join), the link, the birth date and the labels of sex and status."""
     from django.urls import reverse
 
     from .choices import Sex, VeteranStatus
@@ -54,18 +51,6 @@ def attach_names(rows, snapshot: reference.Snapshot) -> None:
         row.birth_text = row.birth_date.isoformat() if row.birth_date else ""
         row.sex_label = sexes.get(row.sex, row.sex)
         row.closed_label = "" if row.status == VeteranStatus.ACTIVE else statuses.get(row.status, row.status)
-        row.row_html = _row_html(row)
-
-
-def _row_html(v) -> SafeString:
-    """One row of the register table, made here rather than in the template (fifty rows of template variables,
-    each resolved, localised and escaped, cost more than the page's queries); escaped by ``format_html``."""
-    closed = format_html(' <span class="badge text-bg-secondary">{}</span>', v.closed_label) if v.closed_label else ""
-    return format_html(
-        '<tr{}><td><a href="{}">{}</a>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td>'
-        '<td>{}</td><td>{}</td><td class="text-muted small">{}</td></tr>',
-        mark_safe(' class="text-muted"') if v.closed_label else "", v.url, v.name, closed, v.sex_label,  # noqa: S308
-        v.birth_text, v.id_number_masked, v.category_name, v.discharge_mode_name, v.unit_name, v.phone, v.pk)
 
 
 def veteran_list(*, user: User, params) -> QuerySet[Veteran]:
@@ -131,11 +116,11 @@ ACCESS_PAGE = 50
 def veteran_access_log(*, user: User, veteran: Veteran, before: str = "") -> tuple[list[AccessLog], str]:
     """Who viewed, revealed, searched or exported this record (exports that contained it included; shown to those
     who may see the record), newest first, fifty
-    at a time (``paging.keyset_page``): the entries after the ``before`` cursor in that order, and the cursor of
+    at a time (``apps.core.lists.paging.keyset_page``): the entries after the ``before`` cursor in that order, and the cursor of
     the next fifty ("" at the end; an unreadable cursor starts from the newest)."""
     from django.contrib.contenttypes.models import ContentType
 
-    from .paging import keyset_page
+    from apps.core.lists.paging import keyset_page
 
     about = Q(content_type=ContentType.objects.get_for_model(Veteran), object_id=str(veteran.pk))
     # Exports that contained the person: their entries' ids first (an index-only scan of the link table), then one
@@ -144,7 +129,7 @@ def veteran_access_log(*, user: User, veteran: Veteran, before: str = "") -> tup
     if exported:
         about |= Q(pk__any_of=exported)
     entries = AccessLog.objects.filter(about).select_related("user").order_by("-created_at", "-id")
-    page = keyset_page(entries, {"after": before}, size=ACCESS_PAGE, counted=0)  # the tab shows no total
+    page = keyset_page(entries, {"after": before}, size=ACCESS_PAGE, count_cap=None)  # the tab shows no total
     for entry in page.rows:
         entry.what = access_entry_what(entry)
     return page.rows, page.next_cursor

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.lists import is_partial
+
 from . import selectors
 from .hooks import PersonTab
+from .tables import AccessLogTable
 
 
 def _nothing(request, veteran) -> dict:
@@ -45,8 +48,10 @@ def _access(request, veteran) -> dict:
     older = request.GET.get("before", "")
     access, access_next = selectors.veteran_access_log(user=request.user, veteran=veteran, before=older)
     # Where people were is for administrators only; "show older entries" asks for the next rows alone.
-    return {"access": access, "access_next": access_next, "show_ip": request.user.is_portal_admin,
-            "access_older": bool(older and request.htmx)}
+    show_ip = request.user.is_portal_admin  # where people were is for administrators only
+    return {"access": access, "access_next": access_next, "show_ip": show_ip,
+            "access_table": AccessLogTable(access, exclude=() if show_ip else ["ip_address"]),
+            "access_older": bool(older and is_partial(request))}
 
 
 VIEW = "registry.view_veteran"

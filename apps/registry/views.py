@@ -18,11 +18,14 @@ from django.views.generic import TemplateView
 
 from apps.core import reference
 from apps.core.choices import AccessAction
+from apps.core.lists import is_partial, render_partial, vary_on_htmx
+from apps.core.lists.paging import COUNT_CAP, keyset_page
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 from apps.core.views_kit import ServiceFormView
 
 from . import filters, hooks, selectors, services
+from .filters import SEARCH_COUNT_CAP
 from .forms import (
     AttachmentForm,
     CardCreateForm,
@@ -36,7 +39,7 @@ from .forms import (
     form_sections,
 )
 from .models import Attachment, CareEntitlement, FamilyMember, PreferentialCard, Veteran
-from .paging import COUNT_CAP, SEARCH_COUNT_CAP, keyset_page
+from .tables import VeteranTable
 
 _veteran_or_404 = selectors.person_or_404
 
@@ -49,15 +52,13 @@ class VeteranListView(RoleRequiredMixin, TemplateView):
     page_size = 50
 
     def get_template_names(self):
-        if self.request.htmx and not self.request.htmx.boosted:
-            return ["partials/veteran_table.html"]
-        return [self.template_name]
+        return ["registry/partials/veteran_table.html" if is_partial(self.request) else self.template_name]
 
     def get(self, request, *args, **kwargs):
         number = filters.id_search_number(request.GET.get("q", ""))
         if number is not None:  # typed into the address bar, or sent without the page's script: out of the URL
             return _id_search_redirect(request, request.GET, number)
-        return super().get(request, *args, **kwargs)
+        return vary_on_htmx(super().get(request, *args, **kwargs))
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
@@ -67,14 +68,18 @@ class VeteranListView(RoleRequiredMixin, TemplateView):
         ctx["id_search"] = id_search
         queryset = filterset.qs.only(*selectors.LIST_COLUMNS_ONLY)
         ctx["filter"] = filterset
-        if not (self.request.htmx and not self.request.htmx.boosted):  # the table alone has no form
+        if not is_partial(self.request):  # the table alone has no form
             ctx["filter_fields"] = filter_fields(filterset.form)
         searching = bool(self.request.GET.get("q", "").strip())
+        # Counted on the unit column, not the id: the search and list indexes carry it (INCLUDE), so the count reads
+        # the index alone instead of visiting up to 10,001 rows of the table.
         ctx["page"] = keyset_page(queryset, self.request.GET, size=self.page_size,
                                   count_cap=SEARCH_COUNT_CAP if searching else COUNT_CAP,
-                                  counted=filterset.match_count)
+                                  counted=filterset.match_count, count_field="org_unit_id")
         selectors.attach_names(ctx["page"].rows, filterset.snapshot)
         ctx["ordering"] = self.request.GET.get("ordering", "-id")
+        ctx["table"] = VeteranTable(ctx["page"].rows, params=self.request.GET, ordering=ctx["ordering"],
+                                    target="#veteran-table")
         ctx["query"] = self.request.GET
         return ctx
 
@@ -156,7 +161,7 @@ class VeteranDetailView(RoleRequiredMixin, View):
         veteran = _veteran_or_404(request, pk)
         # One entry per opening of the record, not per tab: a tab loaded by htmx is logged only when this user has
         # not opened the record lately (a script that reads tabs alone is logged all the same).
-        if not request.htmx or not selectors.veteran_opened_lately(user=request.user, veteran=veteran):
+        if not is_partial(request) or not selectors.veteran_opened_lately(user=request.user, veteran=veteran):
             access_log_record(user=request.user, action=AccessAction.VIEW, obj=veteran, request=request)
         key = request.GET.get("tab", "basic")
         tabs = hooks.tabs_for(request.user)  # the registry's own and other apps', in their order
@@ -167,9 +172,8 @@ class VeteranDetailView(RoleRequiredMixin, View):
             ctx |= current.context(request, veteran)
             ctx["tab_template"] = current.template
         if ctx.get("access_older"):  # "show older entries" of the access tab: the next rows of the table
-            return render(request, "partials/veteran_access_rows.html", ctx)
-        template = "partials/veteran_tab.html" if request.htmx else "registry/veteran_detail.html"
-        return render(request, template, ctx)
+            return vary_on_htmx(render(request, "registry/partials/veteran_access_rows.html", ctx))
+        return render_partial(request, "registry/veteran_detail.html", "partials/veteran_tab.html", ctx)
 
 
 class VeteranCreateView(ServiceFormView):

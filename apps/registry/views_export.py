@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from apps.core.choices import JobStatus
+from apps.core.lists import is_partial, vary_on_htmx
 from apps.core.scoping import RoleRequiredMixin
 
 from . import exporting, pdf, selectors
@@ -51,11 +52,11 @@ class VeteranExportView(RoleRequiredMixin, View):
             "form": form, "count": count, "over": over, "limit": limit,
             "filters": exporting.describe_filters(filterset),
             "query": exporting.export_params(request.GET).urlencode(),
-            "frame": "partials/job_frame.html" if request.htmx and not request.htmx.boosted else "base.html",
+            "frame": "partials/job_frame.html" if is_partial(request) else "base.html",
         }
 
     def _render(self, request, form, status: int = 200):
-        return render(request, self.template_name, self._context(request, form), status=status)
+        return vary_on_htmx(render(request, self.template_name, self._context(request, form), status=status))
 
     def get(self, request):
         may_reveal = request.user.has_perm(exporting.REVEAL_PERMISSION)

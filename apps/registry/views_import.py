@@ -23,6 +23,7 @@ from apps.core.choices import AccessAction, JobStatus
 from apps.core.forms import OrgUnitChoiceField
 from apps.core.imports import reading
 from apps.core.jobs import jobs_fail_stuck
+from apps.core.lists import is_partial
 from apps.core.models import Job, OrgUnit
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
@@ -113,7 +114,7 @@ def import_progress(request, pk: int):
     jobs_fail_stuck(user=request.user)  # a silent job ends as failed, so the page stops waiting
     job = _job_or_404(request, pk)
     response = render(request, "partials/import_progress.html", {"job": job})
-    if job.status in (JobStatus.DONE, JobStatus.FAILED) and request.htmx:
+    if job.status in (JobStatus.DONE, JobStatus.FAILED) and is_partial(request):
         response["HX-Refresh"] = "true"
     return response
 

@@ -153,7 +153,7 @@ def test_a_search_by_id_number_is_posted_logged_and_listed_under_a_token(client,
     assert zhang.id_number_masked in listed.content.decode()  # "searching by ID number 320111********…"
     # htmx: the same POST, followed to the table alone.
     table = client.post(reverse("registry:veteran_search"), {"q": number}, HTTP_HX_REQUEST="true", follow=True)
-    assert [t.name for t in table.templates][0] == "partials/veteran_table.html"
+    assert [t.name for t in table.templates][0] == "registry/partials/veteran_table.html"
     assert [row.pk for row in table.context["page"].rows] == [zhang.pk]
     entry = entries(zhang, action=AccessAction.SEARCH).first()
     assert entry.user == users["village_a1"] and entry.detail == {"id_number": zhang.id_number_masked}

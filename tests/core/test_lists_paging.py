@@ -1,4 +1,4 @@
-"""Keyset paging of the register page (``apps.registry.paging``): a cursor that does not fit gives the first page.
+"""Keyset paging of the register page (``apps.core.lists.paging``): a cursor that does not fit gives the first page.
 
 Issue 10 finding 10: a cursor kept from one sort order and replayed under another was read as the other
 order's values (a pinyin name as a birth date) and answered 500.
@@ -10,7 +10,7 @@ import pytest
 from django.core import signing
 from django.urls import reverse
 
-from apps.registry.paging import SALT
+from apps.core.lists.paging import SALT
 from apps.registry.views import VeteranListView
 from tests.conftest import login
 from tests.registry.factories import id_number, make_veteran
