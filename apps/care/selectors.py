@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from apps.core.lists.paging import KeysetPage, keyset_page
@@ -149,36 +150,75 @@ def person_care(*, user: User, veteran: Veteran) -> dict:
     }
 
 
+STREET_DEPTH, VILLAGE_DEPTH = 2, 3  # district (1) → street/town (2) → community/village (3)
+
+
+def _campaign_figures(*, user: User, campaign: Campaign) -> dict[str, list]:
+    """The campaign's figures per unit path of its tasks the user may see, grouped in SQL: ``[total, done, late,
+    money, goods]``, where money (yuan) and goods (visits that gave some) come from the visits that answered
+    the tasks. Two grouped queries: the counts read the tasks alone, only the visited ones join their visit."""
+    tasks = DueVisit.objects.visible_to(user).filter(campaign=campaign).exclude(status=TaskStatus.CANCELLED).order_by()
+    figures = {path: [total, done, late, Decimal(0), 0] for path, total, done, late in (
+        tasks.values("org_unit__path")
+        .annotate(total=Count("id"), done=Count("id", filter=Q(status=TaskStatus.DONE)), late=Count("id", filter=LATE))
+        .values_list("org_unit__path", "total", "done", "late"))}
+    for path, money, goods in (tasks.filter(status=TaskStatus.DONE, visit__isnull=False).values("org_unit__path")
+                               .annotate(money=Sum("visit__money"), goods=Count("visit", filter=Q(visit__goods__gt="")))
+                               .values_list("org_unit__path", "money", "goods")):
+        figures[path][3:] = [money or Decimal(0), goods]
+    return figures
+
+
+def _add_up(figures: dict[str, list], units: Iterable[OrgUnit], *, key) -> list[dict]:
+    """One completion row per unit of ``units``, adding up the figures of every path whose ``key(path)`` is the
+    unit's path (units whose path no figure reaches show zeros)."""
+    sums: dict[str, list] = {}
+    for path, values in figures.items():
+        entry = sums.setdefault(key(path), [0, 0, 0, Decimal(0), 0])
+        for index, value in enumerate(values):
+            entry[index] += value
+    rows = []
+    for unit in units:
+        total, done, late, money, goods = sums.get(unit.path, [0, 0, 0, Decimal(0), 0])
+        rows.append(completion_row({"unit": unit, "money": money, "goods": goods}, total=total, done=done, late=late))
+    return rows
+
+
 def campaign_progress(*, user: User, campaign: Campaign, parent: OrgUnit | None = None) -> list[dict]:
     """Completion of a campaign per unit one level below ``parent`` (streets of the district by default):
-    total, done, of which late (visited after the due date), open, percent. Counted from the campaign's
-    tasks the user may see."""
-    tasks = DueVisit.objects.visible_to(user).filter(campaign=campaign).exclude(status=TaskStatus.CANCELLED)
+    total, done, of which late (visited after the due date), open, percent, and the condolence money and
+    goods given. Counted from the campaign's tasks the user may see."""
     if parent is None and not user.sees_whole_district:
         parent = user.org_unit
     units = OrgUnit.objects.visible_to(user)
     if parent is None:
-        children = units.filter(depth=2)
+        children = units.filter(depth=STREET_DEPTH)
     else:
         children = units.filter(path__startswith=parent.path, depth=parent.depth + 1) or units.filter(pk=parent.pk)
-    rows = []
-    counts: dict[str, list[int]] = {}
-    per_unit = (tasks.order_by().values("org_unit__path")
-                .annotate(total=Count("id"), done=Count("id", filter=Q(status=TaskStatus.DONE)),
-                          late=Count("id", filter=LATE))
-                .values_list("org_unit__path", "total", "done", "late"))
     children = list(children)
-    for path, total, done, late in per_unit:
-        for child in children:
-            if path.startswith(child.path):
-                entry = counts.setdefault(child.path, [0, 0, 0])
-                entry[0] += total
-                entry[1] += done
-                entry[2] += late
-                break
-    for child in children:
-        total, done, late = counts.get(child.path, [0, 0, 0])
-        rows.append(completion_row({"unit": child}, total=total, done=done, late=late))
+    length = len(children[0].path) if children else 0  # the children are all of one depth
+    return _add_up(_campaign_figures(user=user, campaign=campaign), children, key=lambda path: path[:length])
+
+
+def campaign_village_rows(*, user: User, campaign: Campaign, parent: OrgUnit | None = None) -> list[dict]:
+    """The campaign export's rows: one per community/village below ``parent`` (the user's own area by default)
+    with its street's name (``street``), in tree order; a street or the district that has tasks of its own
+    (people registered at that level) gets a row of its own too. Four queries, whatever the number of units."""
+    within = parent if parent is not None else (None if user.sees_whole_district else user.org_unit)
+    figures = _campaign_figures(user=user, campaign=campaign)
+    village_length = VILLAGE_DEPTH * OrgUnit.steplen
+    units = OrgUnit.objects.visible_to(user).filter(
+        Q(depth=VILLAGE_DEPTH) | Q(depth__lt=VILLAGE_DEPTH, path__in=[path for path in figures
+                                                                    if len(path) < village_length]))
+    if within is not None:
+        units = units.filter(path__startswith=within.path)
+    units = list(units.order_by("path"))
+    street_length = STREET_DEPTH * OrgUnit.steplen
+    streets = dict(OrgUnit.objects.filter(depth=STREET_DEPTH, path__in={unit.path[:street_length] for unit in units})
+                   .values_list("path", "name"))
+    rows = _add_up(figures, units, key=lambda path: path[:village_length])
+    for row in rows:
+        row["street"] = streets.get(row["unit"].path[:street_length], "")
     return rows
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("calendar/", views.CalendarView.as_view(), name="calendar"),
     path("campaigns/", views.CampaignListView.as_view(), name="campaign_list"),
     path("campaigns/<int:pk>/", views.CampaignDetailView.as_view(), name="campaign_detail"),
+    path("campaigns/<int:pk>/export/", views.CampaignExportView.as_view(), name="campaign_export"),
     path("rules/", views.RuleListView.as_view(), name="rule_list"),
     path("rules/new/", views.RuleCreateView.as_view(), name="rule_create"),
     path("rules/<int:pk>/", views.RuleEditView.as_view(), name="rule_edit"),

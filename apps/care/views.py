@@ -9,11 +9,11 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -22,13 +22,14 @@ from apps.core.choices import AccessAction
 from apps.core.files import private_file_response
 from apps.core.forms import apply_errors
 from apps.core.lists import render_partial
+from apps.core.lists.views import XLSX
 from apps.core.models import OrgUnit
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 from apps.core.views_kit import ServiceFormView
 from apps.registry.selectors import person_or_404
 
-from . import selectors, services
+from . import exporting, selectors, services
 from .choices import TaskStatus
 from .forms import (
     LifeEventForm,
@@ -270,19 +271,25 @@ class CampaignListView(RoleRequiredMixin, View):
         return render(request, "care/campaign_list.html", {"rows": selectors.campaign_list(user=request.user)})
 
 
+def _campaign_and_unit(request, pk: int) -> tuple[Campaign, OrgUnit | None]:
+    """The campaign and the unit the page drills into (``?unit=``): 404 for a missing campaign or a unit out of
+    the user's area or malformed."""
+    campaign = get_object_or_404(Campaign.objects.select_related("rule__occasion"), pk=pk)
+    if not request.GET.get("unit"):
+        return campaign, None
+    try:
+        return campaign, OrgUnit.objects.visible_to(request.user).get(pk=int(request.GET["unit"]))
+    except (OrgUnit.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+
+
 class CampaignDetailView(RoleRequiredMixin, View):
     """Completion of one campaign per street, drilling down to villages (``?unit=``, within scope)."""
 
     permission_required = "care.view_campaign"
 
     def get(self, request, pk: int):
-        campaign = get_object_or_404(Campaign.objects.select_related("rule__occasion"), pk=pk)
-        parent = None
-        if request.GET.get("unit"):
-            try:
-                parent = OrgUnit.objects.visible_to(request.user).get(pk=int(request.GET["unit"]))
-            except (OrgUnit.DoesNotExist, ValueError) as exc:
-                raise Http404 from exc
+        campaign, parent = _campaign_and_unit(request, pk)
         rows = selectors.campaign_progress(user=request.user, campaign=campaign, parent=parent)
         summary = selectors.completion_row({}, total=sum(r["total"] for r in rows), done=sum(r["done"] for r in rows),
                                            late=sum(r["late"] for r in rows))
@@ -292,7 +299,27 @@ class CampaignDetailView(RoleRequiredMixin, View):
             visible = set(OrgUnit.objects.visible_to(request.user).values_list("pk", flat=True))
             lineage = [u for u in shown.lineage() if u.pk in visible]
         return render(request, "care/campaign_detail.html", {
-            "campaign": campaign, "rows": rows, "parent": parent, "lineage": lineage, **summary})
+            "campaign": campaign, "rows": rows, "parent": parent, "lineage": lineage, **summary,
+            "money": sum(r["money"] for r in rows), "goods": sum(r["goods"] for r in rows)})
+
+
+class CampaignExportView(RoleRequiredMixin, View):
+    """The campaign's progress per community/village of the area shown (``?unit=`` as on the page) as an xlsx
+    workbook: figures only, no person; logged as an export."""
+
+    permission_required = "care.view_campaign"
+
+    def get(self, request, pk: int):
+        campaign, parent = _campaign_and_unit(request, pk)
+        rows = selectors.campaign_village_rows(user=request.user, campaign=campaign, parent=parent)
+        shown = parent or (None if request.user.sees_whole_district else request.user.org_unit)
+        content = exporting.campaign_workbook(campaign, rows, user=request.user, unit=shown)
+        access_log_record(user=request.user, action=AccessAction.EXPORT, request=request, obj=campaign,
+                          detail={"kind": "campaign_progress", "unit": shown.pk if shown else None, "rows": len(rows)})
+        response = HttpResponse(content, content_type=XLSX)
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=_("campaign-%(name)s.xlsx") % {"name": campaign.name})
+        return response
 
 
 # --- rules and occasions ------------------------------------------------------------------------

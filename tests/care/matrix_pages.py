@@ -80,6 +80,7 @@ ROUTES = [
     Route("care:calendar", ok=CARE_VIEWERS, query={"month": "2027-01"}),
     Route("care:campaign_list", ok=CARE_VIEWERS),
     Route("care:campaign_detail", kwargs=_pk("care_campaign"), ok=CARE_VIEWERS),
+    Route("care:campaign_export", kwargs=_pk("care_campaign"), ok=CARE_VIEWERS),
     Route("care:rule_list", ok=CARE_VIEWERS),
     Route("care:rule_create", ok=ADMINS),
     Route("care:rule_edit", kwargs=_pk("care_rule"), ok=ADMINS),
