@@ -63,7 +63,8 @@ class PairingListView(ScopedListView):
     permission_required = export_permission = "liaison.view_liaisontask"
     model, filterset_class, table_class = LiaisonPairing, PairingFilterSet, PairingTable
     title, export_name = gettext_lazy("Bureau-to-street liaison"), "liaison-pairings"
-    template_name, target = "liaison/pairing_list.html", "#pairing-list"
+    template_name, partial_template_name = "liaison/pairing_list.html", "liaison/partials/pairing_table.html"
+    target = "#pairing-list"
     ordering = {"street": ("street__path", "department", "id")}
 
     def get(self, request, *args, **kwargs):

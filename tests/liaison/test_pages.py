@@ -88,6 +88,9 @@ def test_the_table_is_an_htmx_partial(client, users, pairing_a, pairing_b):
     assert response.status_code == 200 and "HX-Request" in response["Vary"]
     assert 'id="pairing-table"' in html and "安置科" in html and "优抚科" not in html
     assert "<html" not in html and 'id="pairing-filter"' not in html
+    # The month switcher comes with the table: switching the month keeps the filters just chosen.
+    assert 'id="month-switcher"' in html and '<input type="hidden" name="department" value="安置">' in html
+    assert "department=%E5%AE%89%E7%BD%AE" in html  # the arrows too
 
 
 def test_the_list_pages_past_one_page(client, users, pairing_a, pairing_b, ended, monkeypatch):
