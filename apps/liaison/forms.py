@@ -40,14 +40,21 @@ class PairingForm(forms.Form):
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(self, *args, user: User, pairing: LiaisonPairing | None = None, **kwargs):
-        if pairing is not None and "initial" not in kwargs:
-            kwargs["initial"] = {"department": pairing.department, "street": pairing.street_id,
-                                 "members": list(pairing.members.values_list("pk", flat=True)),
-                                 "is_active": pairing.is_active}
+        if "initial" not in kwargs:
+            kwargs["initial"] = self.initial_for(pairing)
         super().__init__(*args, **kwargs)
         self.fields["street"].queryset = selectors.liaison_streets(user=user).filter(is_active=True) if pairing is None \
             else selectors.liaison_streets(user=user)
         self.fields["members"].queryset = selectors.member_choices(user=user, pairing=pairing)
+
+
+    @staticmethod
+    def initial_for(pairing: LiaisonPairing | None) -> dict:
+        """The form's values for ``pairing`` (none for a new pairing)."""
+        if pairing is None:
+            return {}
+        return {"department": pairing.department, "street": pairing.street_id,
+                "members": [member.pk for member in pairing.members.all()], "is_active": pairing.is_active}
 
 
 class MonthField(forms.DateField):

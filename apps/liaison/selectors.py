@@ -20,12 +20,19 @@ from .services import OFFICER_ROLES
 def pairing_list(*, user: User, street: OrgUnit | None = None, month: date | None = None,
                  active_only: bool = False) -> QuerySet[LiaisonPairing]:
     """The pairings a user may see, with their officers and, for ``month``, item counts by status."""
-    qs = (LiaisonPairing.objects.visible_to(user).select_related("street")
-          .prefetch_related(Prefetch("members", queryset=User.objects.order_by("real_name", "username"))))
+    qs = LiaisonPairing.objects.visible_to(user)
     if street is not None:
         qs = qs.filter(street=street)
     if active_only:
         qs = qs.filter(is_active=True)
+    return pairing_rows(qs, month=month)
+
+
+def pairing_rows(queryset: QuerySet[LiaisonPairing], *, month: date | None = None) -> QuerySet[LiaisonPairing]:
+    """Pairings (already scoped and filtered) as the list shows them: street, officers in name order and, for
+    ``month``, ``task_count`` and ``done_count``."""
+    qs = queryset.select_related("street").prefetch_related(
+        Prefetch("members", queryset=User.objects.order_by("real_name", "username")))
     if month is not None:
         in_month = Q(tasks__month=month)
         qs = qs.annotate(

@@ -9,26 +9,29 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.decorators.http import require_POST
 
-from apps.core import concurrency
 from apps.core.choices import AccessAction
-from apps.core.forms import apply_errors
+from apps.core.lists.views import ScopedListView
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
+from apps.core.views_kit import ServiceFormView, selector_or_404
 
 from . import exporting, selectors, services
 from .choices import LiaisonStatus
+from .filters import PairingFilterSet
 from .forms import MonthForm, PairingForm, TaskForm, TaskReportForm
 from .models import LiaisonPairing, LiaisonTask
+from .tables import PairingTable, TaskTable
 
 
 def _month(request) -> date:
@@ -50,62 +53,83 @@ def _month_context(month: date) -> dict:
 
 
 def _pairing_or_404(request, pk: int) -> LiaisonPairing:
-    try:
-        return selectors.pairing_detail(user=request.user, pk=pk)
-    except LiaisonPairing.DoesNotExist as exc:
-        raise Http404 from exc
+    return selector_or_404(selectors.pairing_detail, user=request.user, pk=pk)
 
 
-def _task_or_404(request, pk: int) -> LiaisonTask:
-    try:
-        return selectors.liaison_task_detail(user=request.user, pk=pk)
-    except LiaisonTask.DoesNotExist as exc:
-        raise Http404 from exc
+class PairingListView(ScopedListView):
+    """Departments and the streets they are paired with, with the month's progress (the list kit: street,
+    department and state filters, htmx table, xlsx export of the table's columns)."""
+
+    permission_required = export_permission = "liaison.view_liaisontask"
+    model, filterset_class, table_class = LiaisonPairing, PairingFilterSet, PairingTable
+    title, export_name = gettext_lazy("Bureau-to-street liaison"), "liaison-pairings"
+    template_name, partial_template_name = "liaison/pairing_list.html", "liaison/partials/pairing_table.html"
+    target = "#pairing-list"
+    ordering = {"street": ("street__path", "department", "id")}
+
+    def get(self, request, *args, **kwargs):
+        self.month = _month(request)
+        return super().get(request, *args, **kwargs)
+
+    def get_rows(self, queryset):
+        return selectors.pairing_rows(queryset, month=self.month)
+
+    def paginate(self, rows):
+        # A district has a few dozen pairings: when the first page holds them all, its length is the count.
+        if not self.request.GET.get("page"):
+            first = list(rows[: self.page_size + 1])
+            if len(first) <= self.page_size:
+                page = Paginator(first, self.page_size).page(1)
+                return page, first
+        return super().paginate(rows)
+
+    def get_table(self, rows):
+        return self.table_class(rows, params=self.request.GET, ordering=self.current_ordering(), target=self.target,
+                                user=self.request.user, month=self.month)
+
+    def filter_summary(self) -> list[str]:
+        return [f"{_('Month')}: {self.month:%Y-%m}", *super().filter_summary()]
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs) | {"hidden_params": [("month", f"{self.month:%Y-%m}")],
+                                                     **_month_context(self.month)}
 
 
-class PairingListView(RoleRequiredMixin, View):
-    """Departments and the streets they are paired with, with this month's progress."""
+class PairingFormView(ServiceFormView):
+    """New pairing (no ``pk``) or a change to one (versioned: a stale edit is refused)."""
 
-    permission_required = "liaison.view_liaisontask"
-
-    def get(self, request):
-        month = _month(request)
-        streets = selectors.liaison_streets(user=request.user)
-        street = streets.filter(pk=request.GET["street"]).first() if request.GET.get("street", "").isdigit() else None
-        pairings = selectors.pairing_list(user=request.user, street=street, month=month)
-        return render(request, "liaison/pairing_list.html", {
-            "pairings": pairings, "streets": streets, "street": street, **_month_context(month)})
-
-
-class PairingFormView(RoleRequiredMixin, View):
-    """New pairing (no ``pk``) or a change to one."""
+    form_class, versioned = PairingForm, True
+    template_name, card_class = "liaison/form.html", "mx-auto"
+    success_message = gettext_lazy("Pairing saved.")
 
     def get_permission_required(self):
         return ["liaison.change_liaisonpairing" if "pk" in self.kwargs else "liaison.add_liaisonpairing"]
 
-    def _render(self, request, form, pairing):
-        title = _("Edit pairing %(pairing)s") % {"pairing": pairing} if pairing else _("New liaison pairing")
-        cancel = pairing and reverse("liaison:pairing_detail", args=[pairing.pk]) or reverse("liaison:pairing_list")
-        return render(request, "liaison/form.html", {"form": form, "title": title, "cancel_url": cancel})
+    def load(self) -> None:
+        self.pairing = _pairing_or_404(self.request, self.kwargs["pk"]) if "pk" in self.kwargs else None
 
-    def get(self, request, pk: int | None = None):
-        pairing = _pairing_or_404(request, pk) if pk else None
-        form = PairingForm(user=request.user, pairing=pairing)
-        concurrency.stamp(form, pairing)
-        return self._render(request, form, pairing)
+    def edited(self) -> LiaisonPairing | None:
+        return self.pairing
 
-    def post(self, request, pk: int | None = None):
-        pairing = _pairing_or_404(request, pk) if pk else None
-        form = concurrency.require_version(PairingForm(request.POST, user=request.user, pairing=pairing), pairing)
-        if form.is_valid():
-            try:
-                pairing = services.pairing_save(actor=request.user, pairing=pairing, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Pairing saved."))
-                return redirect("liaison:pairing_detail", pk=pairing.pk)
-        return self._render(request, form, pairing)
+    def get_form_kwargs(self) -> dict:
+        return {"user": self.request.user, "pairing": self.pairing}
+
+    def get_initial(self) -> dict:
+        return PairingForm.initial_for(self.pairing)
+
+    def get_title(self) -> str:
+        return _("Edit pairing %(pairing)s") % {"pairing": self.pairing} if self.pairing else _("New liaison pairing")
+
+    def get_cancel_url(self) -> str:
+        if self.pairing:
+            return reverse("liaison:pairing_detail", args=[self.pairing.pk])
+        return reverse("liaison:pairing_list")
+
+    def perform(self, data: dict) -> LiaisonPairing:
+        return services.pairing_save(actor=self.request.user, pairing=self.pairing, **data)
+
+    def success_url(self, result: LiaisonPairing) -> str:
+        return reverse("liaison:pairing_detail", args=[result.pk])
 
 
 class PairingDetailView(RoleRequiredMixin, View):
@@ -119,68 +143,66 @@ class PairingDetailView(RoleRequiredMixin, View):
         may_plan = services.may_plan(request.user)
         previous_open = may_plan and pairing.is_active and selectors.has_open_items(
             user=request.user, pairing=pairing, month=services.month_shift(month, -1))
+        tasks = selectors.liaison_task_list(user=request.user, pairing=pairing, month=month)
         return render(request, "liaison/pairing_detail.html", {
-            "pairing": pairing, "tasks": selectors.liaison_task_list(user=request.user, pairing=pairing, month=month),
+            "pairing": pairing, "table": TaskTable(list(tasks), user=request.user),
             "tally": selectors.pairing_month_tally(user=request.user, pairing=pairing, month=month),
-            "may_plan": may_plan,
-            "may_report": services.may_report(request.user), "previous_open": previous_open,
-            **_month_context(month)})
+            "may_plan": may_plan, "previous_open": previous_open, **_month_context(month)})
 
 
-class TaskFormView(RoleRequiredMixin, View):
+class TaskFormView(ServiceFormView):
     """Add an item (bureau) or change one: bureau staff edit all of it, a street station reports its status and
-    feedback."""
+    feedback. Versioned: a stale edit is refused."""
+
+    template_name, card_class, versioned = "liaison/form.html", "mx-auto", True
+    success_message = gettext_lazy("Task saved.")
 
     def get_permission_required(self):
         return ["liaison.change_liaisontask" if "pk" in self.kwargs else "liaison.add_liaisontask"]
 
-    def _form(self, request, pairing, task, data=None):
-        if task is not None and not services.may_plan(request.user):
-            initial = {"status": task.status, "feedback": task.feedback}
-            return TaskReportForm(data, initial=initial)
+    def load(self) -> None:
+        if "pk" in self.kwargs:
+            self.task = selector_or_404(selectors.liaison_task_detail, user=self.request.user, pk=self.kwargs["pk"])
+            self.pairing = self.task.pairing
+        else:
+            self.task, self.pairing = None, _pairing_or_404(self.request, self.kwargs["pairing_pk"])
+
+    def edited(self) -> LiaisonTask | None:
+        return self.task
+
+    def reports_only(self) -> bool:
+        """A street station changes an existing item's status and feedback only."""
+        return self.task is not None and not services.may_plan(self.request.user)
+
+    def make_form(self, data=None, files=None):
+        task = self.task
+        if self.reports_only():
+            return TaskReportForm(data, initial={"status": task.status, "feedback": task.feedback})
         if task is not None:
             initial = {name: getattr(task, name) for name in services.TASK_FIELDS}
         else:
-            month = _month(request)
-            initial = {"month": month, "status": LiaisonStatus.PLANNED}
-        return TaskForm(data, user=request.user, pairing=pairing, initial=initial)
+            initial = {"month": _month(self.request), "status": LiaisonStatus.PLANNED}
+        return TaskForm(data, user=self.request.user, pairing=self.pairing, initial=initial)
 
-    def _render(self, request, form, pairing, task):
-        if task is None:
-            title = _("New task · %(pairing)s") % {"pairing": pairing}
-        elif isinstance(form, TaskReportForm):
-            title = _("Report progress · %(item)s") % {"item": task.item}
-        else:
-            title = _("Edit task · %(pairing)s") % {"pairing": pairing}
-        month = task.month if task else _month(request)
-        return render(request, "liaison/form.html", {
-            "form": form, "title": title, "facts": task if isinstance(form, TaskReportForm) else None,
-            "cancel_url": _month_url("liaison:pairing_detail", month, pk=pairing.pk)})
+    def get_title(self) -> str:
+        if self.task is None:
+            return _("New task · %(pairing)s") % {"pairing": self.pairing}
+        if self.reports_only():
+            return _("Report progress · %(item)s") % {"item": self.task.item}
+        return _("Edit task · %(pairing)s") % {"pairing": self.pairing}
 
-    def _objects(self, request, pk, pairing_pk):
-        if pk is not None:
-            task = _task_or_404(request, pk)
-            return task.pairing, task
-        return _pairing_or_404(request, pairing_pk), None
+    def get_cancel_url(self) -> str:
+        month = self.task.month if self.task else _month(self.request)
+        return _month_url("liaison:pairing_detail", month, pk=self.pairing.pk)
 
-    def get(self, request, pk: int | None = None, pairing_pk: int | None = None):
-        pairing, task = self._objects(request, pk, pairing_pk)
-        form = self._form(request, pairing, task)
-        concurrency.stamp(form, task)
-        return self._render(request, form, pairing, task)
+    def get_context_data(self, form) -> dict:
+        return super().get_context_data(form) | {"facts": self.task if self.reports_only() else None}
 
-    def post(self, request, pk: int | None = None, pairing_pk: int | None = None):
-        pairing, task = self._objects(request, pk, pairing_pk)
-        form = concurrency.require_version(self._form(request, pairing, task, request.POST), task)
-        if form.is_valid():
-            try:
-                task = services.liaison_task_save(actor=request.user, pairing=pairing, task=task, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            else:
-                messages.success(request, _("Task saved."))
-                return redirect(_month_url("liaison:pairing_detail", task.month, pk=pairing.pk))
-        return self._render(request, form, pairing, task)
+    def perform(self, data: dict) -> LiaisonTask:
+        return services.liaison_task_save(actor=self.request.user, pairing=self.pairing, task=self.task, **data)
+
+    def success_url(self, result: LiaisonTask) -> str:
+        return _month_url("liaison:pairing_detail", result.month, pk=self.pairing.pk)
 
 
 @login_required

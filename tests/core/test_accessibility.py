@@ -108,6 +108,9 @@ SIGNED_IN_PAGES = [
     ("registry:import_upload", "street_a"),
     ("core:orgunit_create", "admin"),
     ("core:otp_setup", "street_a"),
+    ("liaison:pairing_list", "bureau"),
+    ("liaison:summary", "street_a"),
+    ("liaison:pairing_create", "bureau"),
 ]
 
 

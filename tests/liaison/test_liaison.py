@@ -19,30 +19,12 @@ from apps.liaison import selectors, services
 from apps.liaison.choices import LiaisonStatus
 from apps.liaison.models import LiaisonPairing, LiaisonTask
 from tests.conftest import login
+from tests.liaison.conftest import LAST_MONTH, THIS_MONTH, add_task
 from tests.versions import any_version
-
-THIS_MONTH = services.month_start(timezone.localdate())
-LAST_MONTH = services.month_shift(THIS_MONTH, -1)
 
 
 def errors_of(exc_info) -> dict:
     return exc_info.value.message_dict
-
-
-@pytest.fixture
-def pairing_a(users, tree) -> LiaisonPairing:
-    return services.pairing_save(actor=users["bureau"], department="优抚科", street=tree["street_a"],
-                                 members=[users["bureau"]])
-
-
-@pytest.fixture
-def pairing_b(users, tree) -> LiaisonPairing:
-    return services.pairing_save(actor=users["bureau"], department="安置科", street=tree["street_b"])
-
-
-def add_task(pairing, *, actor=None, month=THIS_MONTH, item="走访重点优抚对象", due=None, **fields) -> LiaisonTask:
-    return services.liaison_task_save(actor=actor, pairing=pairing, month=month, item=item,
-                                      due_date=due or month.replace(day=20), **fields)
 
 
 # --- services: pairings --------------------------------------------------------------------------
