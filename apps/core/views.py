@@ -333,7 +333,7 @@ class AuditView(RoleRequiredMixin, View):
 class NotificationListView(ScopedListView):
     model = Notification
     template_name = "core/notification_list.html"
-    partial_template_name = "partials/notification_list.html"
+    partial_template_name = "core/partials/notification_list.html"
 
     def get_queryset(self):
         qs = super().get_queryset()
@@ -350,7 +350,7 @@ def notification_read(request, pk: int):
     notification.refresh_from_db()
     if is_partial(request):
         unread = Notification.objects.visible_to(request.user).filter(read_at__isnull=True).count()
-        return vary_on_htmx(render(request, "partials/notification_item.html",
+        return vary_on_htmx(render(request, "core/partials/notification_item.html",
                                    {"n": notification, "unread_count": unread, "oob_badge": True}))
     if notification.link and url_has_allowed_host_and_scheme(notification.link, allowed_hosts={request.get_host()}):
         return redirect(notification.link)

@@ -36,7 +36,7 @@ class JobListView(LoginRequiredMixin, TemplateView):
     """The user's jobs, newest first; while one is waiting or running the table refreshes itself (htmx)."""
 
     template_name = "core/job_list.html"
-    partial_template_name = "partials/job_table.html"
+    partial_template_name = "core/partials/job_table.html"
     paginate_by = 20
 
     def get_template_names(self) -> list[str]:

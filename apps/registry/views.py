@@ -173,7 +173,7 @@ class VeteranDetailView(RoleRequiredMixin, View):
             ctx["tab_template"] = current.template
         if ctx.get("access_older"):  # "show older entries" of the access tab: the next rows of the table
             return vary_on_htmx(render(request, "registry/partials/veteran_access_rows.html", ctx))
-        return render_partial(request, "registry/veteran_detail.html", "partials/veteran_tab.html", ctx)
+        return render_partial(request, "registry/veteran_detail.html", "registry/partials/veteran_tab.html", ctx)
 
 
 class VeteranCreateView(ServiceFormView):
@@ -289,7 +289,7 @@ def veteran_reveal(request, pk: int):
     """Show the full ID number once; the reveal is written to the access log."""
     veteran = _veteran_or_404(request, pk)
     number = services.veteran_reveal_id(actor=request.user, veteran=veteran, request=request)
-    return render(request, "partials/id_revealed.html", {"number": number})
+    return render(request, "registry/partials/id_revealed.html", {"number": number})
 
 
 class RecordPartView(VeteranPageMixin, ServiceFormView):

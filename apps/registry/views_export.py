@@ -41,7 +41,7 @@ class VeteranExportView(RoleRequiredMixin, View):
     larger ones and exports of full ID numbers need a reason and go to the download centre."""
 
     permission_required = ("registry.view_veteran", exporting.EXPORT_PERMISSION)
-    template_name = "partials/job_export_form.html"
+    template_name = "registry/partials/job_export_form.html"
 
     def _context(self, request, form):
         filterset = selectors.veteran_filterset(user=request.user, params=exporting.export_params(request.GET),
@@ -52,7 +52,7 @@ class VeteranExportView(RoleRequiredMixin, View):
             "form": form, "count": count, "over": over, "limit": limit,
             "filters": exporting.describe_filters(filterset),
             "query": exporting.export_params(request.GET).urlencode(),
-            "frame": "partials/job_frame.html" if is_partial(request) else "base.html",
+            "frame": "core/partials/job_frame.html" if is_partial(request) else "base.html",
         }
 
     def _render(self, request, form, status: int = 200):

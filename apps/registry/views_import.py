@@ -113,7 +113,7 @@ def import_progress(request, pk: int):
     """The progress bar (htmx polls it every second); once the job is over the page reloads itself."""
     jobs_fail_stuck(user=request.user)  # a silent job ends as failed, so the page stops waiting
     job = _job_or_404(request, pk)
-    response = render(request, "partials/import_progress.html", {"job": job})
+    response = render(request, "registry/partials/import_progress.html", {"job": job})
     if job.status in (JobStatus.DONE, JobStatus.FAILED) and is_partial(request):
         response["HX-Refresh"] = "true"
     return response

@@ -58,7 +58,7 @@ def test_running_jobs_poll_every_two_seconds(client, users):
     assert 'hx-trigger="every 2s"' in page and f'hx-get="{reverse("jobs:job_list")}"' in page
     assert '<progress class="w-100" max="100" value="25"' in page and "2500 / 10000" in page
     partial = client.get(reverse("jobs:job_list"), headers={"HX-Request": "true"})
-    assert partial.templates[0].name == "partials/job_table.html"
+    assert partial.templates[0].name == "core/partials/job_table.html"
     assert partial.content.decode().lstrip().startswith('<div class="card" id="job-table"')
     Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE, progress=10000)
     done = client.get(reverse("jobs:job_list"), headers={"HX-Request": "true"}).content.decode()
