@@ -146,7 +146,7 @@ SESSION_STARTED_KEY = "auth_started_at"  # epoch seconds of the password step of
 
 def remember_session_start(sender, request, user, **kwargs) -> None:
     """``user_logged_in`` receiver (every log-in path: the login page, the admin site, tests' force_login):
-    the second step accepts only devices confirmed before this moment (apps.core.views.OtpVerifyView)."""
+    the second step accepts only devices confirmed before this moment (apps.core.views.account.OtpVerifyView)."""
     if request is not None and hasattr(request, "session"):
         request.session[SESSION_STARTED_KEY] = time.time()
 

@@ -11,7 +11,7 @@ from django.core import signing
 from django.urls import reverse
 
 from apps.core.lists.paging import SALT
-from apps.registry.views import VeteranListView
+from apps.registry.views.records import VeteranListView
 from tests.conftest import login
 from tests.registry.factories import id_number, make_veteran
 

@@ -13,7 +13,7 @@ from knox.models import AuthToken
 from apps.core import services
 from apps.core.choices import AccessAction
 from apps.core.models import AccessLog
-from apps.core.views import SETUP_DEVICE_KEY
+from apps.core.views.account import SETUP_DEVICE_KEY
 from tests.conftest import PASSWORD, api_token, login, login_password_only
 
 SETUP, VERIFY, DISABLE = reverse("core:otp_setup"), reverse("core:otp_verify"), reverse("core:otp_disable")

@@ -62,7 +62,7 @@ def test_keyset_paging_walks_every_row_once(client, users, tree):
         make_veteran(tree["village_a1"], name=f"测试{i}")
     login(client, users["village_a1"])
     seen, params = [], {"ordering": "name"}
-    from apps.registry.views import VeteranListView
+    from apps.registry.views.records import VeteranListView
     VeteranListView.page_size = 3
     try:
         while True:
@@ -113,9 +113,9 @@ def test_filter_choices_follow_code_and_unit_changes(client, users, tree):
 def test_a_search_is_counted_to_a_lower_cap_than_the_list(client, users, people, monkeypatch):
     """A common surname can match thousands in a street: the search says "more than N" past its own cap,
     the unsearched list counts on to its larger cap."""
-    from apps.registry import views
+    from apps.registry.views import records
 
-    monkeypatch.setattr(views, "SEARCH_COUNT_CAP", 1)
+    monkeypatch.setattr(records, "SEARCH_COUNT_CAP", 1)
     login(client, users["street_a"])
     searched = client.get(reverse("registry:veteran_list"), {"q": "张"}).context["page"]
     assert (searched.total, searched.total_capped) == (1, True)
@@ -129,11 +129,12 @@ def test_a_name_search_pages_alike_whether_its_matches_are_few_or_many(client, u
                                                                         cap, total, capped):
     """Up to the cap a name search reads its matches by id, past it by walking the page's order: the user gets
     the same rows in the same order, page by page, and nothing from outside the area or the other filters."""
-    from apps.registry import filters, views
+    from apps.registry import filters
+    from apps.registry.views import records
 
     monkeypatch.setattr(filters, "NARROW_MAX", cap)
-    monkeypatch.setattr(views, "SEARCH_COUNT_CAP", cap)
-    monkeypatch.setattr(views.VeteranListView, "page_size", 2)
+    monkeypatch.setattr(records, "SEARCH_COUNT_CAP", cap)
+    monkeypatch.setattr(records.VeteranListView, "page_size", 2)
     for name in ("张一", "张二", "张三", "张四"):
         make_veteran(tree["village_a1"], name=name)
     make_veteran(tree["village_a2"], name="张五")

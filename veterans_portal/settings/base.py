@@ -48,7 +48,7 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # A form sent with an expired or missing CSRF token gets the Chinese "form expired" page, not Django's English one.
-CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
+CSRF_FAILURE_VIEW = "apps.core.views.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

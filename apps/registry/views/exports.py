@@ -19,9 +19,9 @@ from apps.core.choices import JobStatus
 from apps.core.lists import is_partial, vary_on_htmx
 from apps.core.scoping import RoleRequiredMixin
 
-from . import exporting, pdf, selectors
-from .models import Veteran
-from .views import list_id_search
+from .. import exporting, pdf, selectors
+from ..models import Veteran
+from .records import list_id_search
 
 
 class ExportForm(forms.Form):

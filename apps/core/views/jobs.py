@@ -18,13 +18,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
-from . import files
-from .broker import BrokerUnavailable
-from .choices import AccessAction, JobStatus
-from .jobs import job_is_retryable, job_retry, jobs_fail_stuck, unavailable_message
-from .lists import is_partial, vary_on_htmx
-from .models import Job
-from .services import access_log_record
+from .. import files
+from ..broker import BrokerUnavailable
+from ..choices import AccessAction, JobStatus
+from ..jobs import job_is_retryable, job_retry, jobs_fail_stuck, unavailable_message
+from ..lists import is_partial, vary_on_htmx
+from ..models import Job
+from ..services import access_log_record
 
 ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)
 

@@ -24,9 +24,9 @@ from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 from apps.core.views_kit import ServiceFormView
 
-from . import filters, hooks, selectors, services
-from .filters import SEARCH_COUNT_CAP
-from .forms import (
+from .. import filters, hooks, selectors, services
+from ..filters import SEARCH_COUNT_CAP
+from ..forms import (
     AttachmentForm,
     CardCreateForm,
     CardEventForm,
@@ -38,8 +38,8 @@ from .forms import (
     VeteranForm,
     form_sections,
 )
-from .models import Attachment, CareEntitlement, FamilyMember, PreferentialCard, Veteran
-from .tables import VeteranTable
+from ..models import Attachment, CareEntitlement, FamilyMember, PreferentialCard, Veteran
+from ..tables import VeteranTable
 
 _veteran_or_404 = selectors.person_or_404
 

@@ -28,7 +28,7 @@ from apps.core.models import Job, OrgUnit
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 
-from . import importing
+from .. import importing
 
 PROBLEMS_SHOWN = 500
 
