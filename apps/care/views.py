@@ -26,7 +26,7 @@ from apps.core.lists.views import XLSX
 from apps.core.models import OrgUnit
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
-from apps.core.views_kit import ServiceFormView
+from apps.core.views.kit import ServiceFormView
 from apps.registry.selectors import person_or_404
 
 from . import exporting, selectors, services

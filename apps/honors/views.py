@@ -15,7 +15,7 @@ from apps.core.files import private_file_response
 from apps.core.lists.views import ScopedListView
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
-from apps.core.views_kit import ServiceFormView, selector_or_404
+from apps.core.views.kit import ServiceFormView, selector_or_404
 from apps.registry import selectors as registry_selectors
 from apps.registry.models import Veteran
 

@@ -24,7 +24,7 @@ from apps.core.choices import AccessAction
 from apps.core.lists.views import ScopedListView
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
-from apps.core.views_kit import ServiceFormView, selector_or_404
+from apps.core.views.kit import ServiceFormView, selector_or_404
 
 from . import exporting, selectors, services
 from .choices import LiaisonStatus

@@ -95,7 +95,7 @@ CODE_FIELDS = [f for f in Veteran._meta.concrete_fields if f.is_relation and f.r
 def person_or_404(request, pk: int) -> Veteran:
     """The one person loader of every app's person pages and tabs (registry, care, honours…): the record in the
     user's scope, with its unit and codes (``veteran_detail``), or a 404 (missing or out of scope alike)."""
-    from apps.core.views_kit import selector_or_404
+    from apps.core.views.kit import selector_or_404
 
     return selector_or_404(veteran_detail, user=request.user, pk=pk, snapshot=reference.snapshot(request))
 

@@ -7,7 +7,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from apps.core.models import OrgUnit
-from apps.core.views_kit import selector_or_404
+from apps.core.views.kit import selector_or_404
 from apps.registry.selectors import veteran_detail
 from tests.conftest import login
 

@@ -11,7 +11,7 @@ from .. import selectors, services
 from ..forms import OrgUnitCreateForm, OrgUnitEditForm
 from ..models import OrgUnit, User
 from ..scoping import RoleRequiredMixin, ScopedMixin
-from ..views_kit import ServiceFormView
+from .kit import ServiceFormView
 
 
 class OrgUnitListView(RoleRequiredMixin, TemplateView):

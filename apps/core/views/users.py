@@ -21,7 +21,7 @@ from ..lists.views import ScopedListView as ListPageView
 from ..models import User
 from ..scoping import RoleRequiredMixin, ScopedMixin
 from ..tables import UserTable
-from ..views_kit import ServiceFormView
+from .kit import ServiceFormView
 
 
 class UserListView(ListPageView):

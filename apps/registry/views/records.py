@@ -22,7 +22,7 @@ from apps.core.lists import is_partial, render_partial, vary_on_htmx
 from apps.core.lists.paging import COUNT_CAP, keyset_page
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
-from apps.core.views_kit import ServiceFormView
+from apps.core.views.kit import ServiceFormView
 
 from .. import filters, hooks, selectors, services
 from ..filters import SEARCH_COUNT_CAP

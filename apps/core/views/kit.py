@@ -21,9 +21,9 @@ from django.shortcuts import redirect, render, resolve_url
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from . import concurrency
-from .forms import apply_errors
-from .scoping import RoleRequiredMixin
+from .. import concurrency
+from ..forms import apply_errors
+from ..scoping import RoleRequiredMixin
 
 T = TypeVar("T")
 
