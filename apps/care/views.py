@@ -26,7 +26,7 @@ from apps.core.lists.views import XLSX
 from apps.core.models import OrgUnit
 from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
-from apps.core.views.kit import ServiceFormView
+from apps.core.views.kit import ServiceFormView, selector_or_404
 from apps.registry.selectors import person_or_404
 
 from . import exporting, selectors, services
@@ -40,7 +40,7 @@ from .forms import (
     WorklistFilterForm,
     form_sections,
 )
-from .models import Campaign, DueVisit, Occasion, Visit, VisitPhoto, VisitRule
+from .models import Campaign, DueVisit, Occasion, VisitPhoto, VisitRule
 from .tables import WorklistTable
 
 
@@ -177,10 +177,7 @@ class VisitDetailView(RoleRequiredMixin, View):
     permission_required = "care.view_visit"
 
     def get(self, request, pk: int):
-        try:
-            visit = selectors.visit_detail(user=request.user, pk=pk)
-        except Visit.DoesNotExist as exc:
-            raise Http404 from exc
+        visit = selector_or_404(selectors.visit_detail, user=request.user, pk=pk)
         access_log_record(user=request.user, action=AccessAction.VIEW, obj=visit.veteran, request=request,
                           detail={"visit": visit.pk})
         return render(request, "care/visit_detail.html", {"visit": visit})

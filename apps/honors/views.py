@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -163,10 +162,7 @@ class NoticeDeliverView(ServiceFormView):
 @permission_required("honors.view_plaquerecord", raise_exception=True)
 def plaque_photo(request, pk: int):
     """The signed register of a plaque, served only to those who may see the record (never a media URL)."""
-    try:
-        record = selectors.plaque_detail(user=request.user, pk=pk)
-    except PlaqueRecord.DoesNotExist as exc:
-        raise Http404 from exc
+    record = selector_or_404(selectors.plaque_detail, user=request.user, pk=pk)
     response = private_file_response(record.signature)
     access_log_record(user=request.user, action=AccessAction.DOWNLOAD, obj=record.veteran, request=request,
                       detail={"plaque": record.pk, "plaque_photo": True})
@@ -176,10 +172,7 @@ def plaque_photo(request, pk: int):
 @login_required
 @permission_required("honors.view_meritnotice", raise_exception=True)
 def notice_photo(request, pk: int):
-    try:
-        notice = selectors.notice_detail(user=request.user, pk=pk)
-    except MeritNotice.DoesNotExist as exc:
-        raise Http404 from exc
+    notice = selector_or_404(selectors.notice_detail, user=request.user, pk=pk)
     response = private_file_response(notice.signature)
     access_log_record(user=request.user, action=AccessAction.DOWNLOAD, obj=notice.veteran, request=request,
                       detail={"notice": notice.pk, "notice_photo": True})

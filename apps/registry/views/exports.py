@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -20,7 +20,6 @@ from apps.core.lists import is_partial, vary_on_htmx
 from apps.core.scoping import RoleRequiredMixin
 
 from .. import exporting, pdf, selectors
-from ..models import Veteran
 from .records import list_id_search
 
 
@@ -106,10 +105,7 @@ class VeteranExportView(RoleRequiredMixin, View):
 @permission_required("registry.view_veteran", raise_exception=True)
 def veteran_pdf(request, pk: int):
     """一人一档 PDF of a record in the user's scope (404 otherwise); every download is logged as printed."""
-    try:
-        veteran = selectors.veteran_detail(user=request.user, pk=pk)
-    except Veteran.DoesNotExist as exc:
-        raise Http404 from exc
+    veteran = selectors.person_or_404(request, pk)
     content = pdf.veteran_pdf(actor=request.user, veteran=veteran, request=request)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(
