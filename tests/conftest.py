@@ -115,6 +115,18 @@ def login_password_only(client, user: User) -> None:
     session.save()
 
 
+def wait_for_job(job, seconds: float = 60) -> None:
+    """Reload ``job`` until a worker has finished it (done or failed) or ``seconds`` have passed."""
+    from apps.core.choices import JobStatus
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in (JobStatus.DONE, JobStatus.FAILED):
+            return
+        time.sleep(0.2)
+
+
 def api_token(user: User) -> str:
     """A fresh API token key for ``user`` (issued through the service: stored as a digest, expiring)."""
     from apps.core.services import api_token_issue

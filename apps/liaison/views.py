@@ -9,7 +9,6 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -73,15 +72,6 @@ class PairingListView(ScopedListView):
 
     def get_rows(self, queryset):
         return selectors.pairing_rows(queryset, month=self.month)
-
-    def paginate(self, rows):
-        # A district has a few dozen pairings: when the first page holds them all, its length is the count.
-        if not self.request.GET.get("page"):
-            first = list(rows[: self.page_size + 1])
-            if len(first) <= self.page_size:
-                page = Paginator(first, self.page_size).page(1)
-                return page, first
-        return super().paginate(rows)
 
     def get_table(self, rows):
         return self.table_class(rows, params=self.request.GET, ordering=self.current_ordering(), target=self.target,

@@ -4,7 +4,6 @@ in Chinese, and the owner's retry of failed and stuck jobs (on a real Celery wor
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from apps.core import files, jobs, tasks
 from apps.core.choices import JobStatus
 from apps.core.models import Job
 from apps.registry import exporting, services
-from tests.conftest import login
+from tests.conftest import login, wait_for_job
 from tests.registry.factories import id_number
 
 
@@ -193,21 +192,11 @@ def test_the_owner_retries_a_stuck_job_on_a_real_worker(celery_worker, client, u
     login(client, owner)
     response = client.post(url)
     assert response.status_code == 302 and response["Location"] == reverse("jobs:job_list")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status in (JobStatus.DONE, JobStatus.FAILED):
-            break
-        time.sleep(0.2)
+    wait_for_job(job)
     assert (job.status, job.error, job.result.get("rows")) == (JobStatus.DONE, "", 2)
     assert job.output_file and job.heartbeat_at > timezone.now() - timedelta(minutes=5)
     # and a failed one, the same way
     Job.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error="导出失败")
     assert client.post(url).status_code == 302
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status in (JobStatus.DONE, JobStatus.FAILED):
-            break
-        time.sleep(0.2)
+    wait_for_job(job)
     assert (job.status, job.error) == (JobStatus.DONE, "")

@@ -21,6 +21,7 @@ from apps.core.models import AccessLog, Job
 from apps.registry import importing
 from apps.registry.models import Veteran
 from tests import redis_fault
+from tests.conftest import wait_for_job
 from tests.registry.test_import import HEADER, person, rezip, write_xlsx
 
 private_redis = redis_fault.private_redis  # a fixture: a Redis of our own that the tests stop
@@ -283,12 +284,7 @@ def test_import_on_a_real_worker(media, codes, celery_worker, users, tmp_path):
     """The task travels through Redis to a worker process that writes to the test database."""
     job = _job(users, tmp_path, person("张伟", sequence=701), person("李娜", 公民身份号码="123"), phase="commit")
     tasks.run_job.apply_async(args=[job.pk], queue=celery_worker["queue"])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status in (JobStatus.DONE, JobStatus.FAILED):
-            break
-        time.sleep(0.2)
+    wait_for_job(job)
     assert (job.status, job.error) == (JobStatus.DONE, "")
     assert (job.result["created"], job.result["errors"], job.result["committed"]) == (1, 1, True)
     assert job.output_file and Veteran.objects.get().name == "张伟"

@@ -232,29 +232,25 @@ class Source:
 
     # -- readers
 
-    def _xls_sheet(self, name: str):
-        """An xls sheet (at most 65,536 × 256 cells by the format), refused when larger than an import reads."""
+    def _calamine_sheet(self, name: str):
+        """The sheet as calamine reads it; a file calamine cannot parse is reported as damaged."""
         try:
-            ws = self._calamine().get_sheet_by_name(name)
+            return self._calamine().get_sheet_by_name(name)
         except ImportFileError:
             raise
         except Exception as exc:
             raise ImportFileError(damaged()) from exc
+
+    def _xls_sheet(self, name: str):
+        """An xls sheet (at most 65,536 × 256 cells by the format), refused when larger than an import reads."""
+        ws = self._calamine_sheet(name)
         cells = ws.total_height * min(ws.total_width, MAX_COLUMNS)
         if cells > max_cells():
             raise too_many_cells(cells, f"{ws.total_height} × {ws.total_width}")
         return ws
 
     def _calamine_rows(self, name: str) -> Iterator[Row]:
-        if self.format == "xls":
-            ws = self._xls_sheet(name)
-        else:
-            try:
-                ws = self._calamine().get_sheet_by_name(name)
-            except ImportFileError:
-                raise
-            except Exception as exc:
-                raise ImportFileError(damaged()) from exc
+        ws = self._xls_sheet(name) if self.format == "xls" else self._calamine_sheet(name)
         if ws.height == 0:
             return
         lead = [None] * ws.start[1]  # rows start at A1; columns start at the first used one

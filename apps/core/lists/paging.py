@@ -132,5 +132,13 @@ def keyset_page(queryset: QuerySet, params, *, size: int = 50, count_cap: int | 
 
 
 def offset_page(queryset, params, *, size: int = 50) -> Page:
-    """A numbered page of a small register (``?page=n``; a page out of range gives the nearest one)."""
-    return Paginator(queryset, size).get_page(params.get("page"))
+    """A numbered page of a small register (``?page=n``; a page out of range gives the nearest one).
+
+    Small registers usually fit on their first page: that page reads one row more than it shows, and when the
+    register fits, the rows read are its count (no ``COUNT`` query)."""
+    number = params.get("page")
+    if number in (None, "", "1"):
+        first = list(queryset[: size + 1])
+        if len(first) <= size:
+            return Paginator(first, size).page(1)
+    return Paginator(queryset, size).get_page(number)
