@@ -29,6 +29,7 @@ urlpatterns = [
     path("care/liaison/", include("apps.liaison.urls")),
     path("care/", include("apps.care.urls")),
     path("honors/", include("apps.honors.urls")),
+    path("reports/", include("apps.reports.urls")),
     path("downloads/", include((job_urlpatterns, "jobs"))),
     path("", include("apps.core.urls")),
 ]

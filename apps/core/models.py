@@ -268,3 +268,38 @@ class OutboxMessage(models.Model):
 
 
 __all__ = ["AccessLog", "Group", "Job", "Notification", "OrgUnit", "OutboxMessage", "User"]
+
+
+class FigureSnapshot(models.Model):
+    """One figure counted for one period over the whole district (``apps.core.figures.store``): its values per
+    unit are the ``FigureValue`` rows. Replaced whole on every refresh, inside one transaction."""
+
+    figure = models.CharField(_("figure"), max_length=64)
+    period = models.CharField(_("period"), max_length=16)
+    computed_at = models.DateTimeField(_("counted at"))
+    duration_ms = models.PositiveIntegerField(_("took (ms)"), default=0)
+
+    class Meta:
+        verbose_name = _("figure snapshot")
+        verbose_name_plural = _("figure snapshots")
+        constraints = [models.UniqueConstraint(fields=["figure", "period"], name="figure_snapshot_once")]
+
+    def __str__(self) -> str:
+        return f"{self.figure} {self.period}"
+
+
+class FigureValue(models.Model):
+    """A figure's value for one unit (and everything below it): ``data`` is ``{bucket: [value, base]}``, the
+    bucket ``""`` being the total. A unit without a row counts zero."""
+
+    snapshot = models.ForeignKey(FigureSnapshot, on_delete=models.CASCADE, related_name="values")
+    unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("figure value")
+        verbose_name_plural = _("figure values")
+        constraints = [models.UniqueConstraint(fields=["snapshot", "unit"], name="figure_value_once")]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot_id}/{self.unit_id}"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 
 @dataclass(frozen=True)
 class PeriodicTaskSpec:
@@ -25,4 +27,5 @@ SCHEDULES = [
     PeriodicTaskSpec(name="generated-files-purge-hourly", task="core.generated_files_purge", minute="20"),
     PeriodicTaskSpec(name="outbox-drain", task="core.outbox_drain", minute="*"),
     PeriodicTaskSpec(name="jobs-fail-stuck", task="core.jobs_fail_stuck", minute="*/5"),
+    PeriodicTaskSpec(name="figures-refresh", task="core.figures_refresh", minute=f"*/{max(1, min(59, settings.FIGURES_REFRESH_MINUTES))}"),
 ]

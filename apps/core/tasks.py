@@ -59,3 +59,11 @@ def run_job(self, job_id: int) -> dict:
     if job is None:
         return {"job": job_id, "skipped": True}
     return {"job": job_id, "status": job.status, "rows": job.result.get("rows", 0)}
+
+
+@shared_task(name="core.figures_refresh", acks_late=True, time_limit=3600)
+def figures_refresh() -> dict:
+    """Every FIGURES_REFRESH_MINUTES: recount the dashboard's figures for the running and compared periods."""
+    from .figures import refresh_hot
+
+    return refresh_hot()

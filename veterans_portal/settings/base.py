@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "apps.care",
     "apps.honors",
     "apps.liaison",
+    "apps.reports",
 ]
 
 MIDDLEWARE = [
@@ -328,6 +329,12 @@ REGISTRY_EXPORT_SYNC_MAX_ROWS = env.int("REGISTRY_EXPORT_SYNC_MAX_ROWS", default
 # Files the portal generates (exports, import error sheets, uploaded sheets) are deleted this many days after
 # their job finished (task core.generated_files_purge); the download centre then shows them as expired.
 GENERATED_FILES_TTL_DAYS = env.int("GENERATED_FILES_TTL_DAYS", default=7)
+
+# Dashboard and report figures (apps.core.figures) are counted for the whole district and kept; a kept count is
+# never used when older than FIGURES_MAX_AGE_MINUTES (it is counted again), and task core.figures_refresh
+# recounts the running and compared periods every FIGURES_REFRESH_MINUTES so that pages rarely wait for one.
+FIGURES_MAX_AGE_MINUTES = env.int("FIGURES_MAX_AGE_MINUTES", default=15)
+FIGURES_REFRESH_MINUTES = env.int("FIGURES_REFRESH_MINUTES", default=10)
 
 # Edits are checked against the version the editor read (apps.core.concurrency). API updates are checked
 # when they send If-Match (the record's ETag); set this to refuse PUT/PATCH without it (428).

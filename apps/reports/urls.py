@@ -1,0 +1,14 @@
+"""Reports: home pages, the dashboard, report forms and the monthly report. Each part keeps its routes in its
+own block (views/<part>.py)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "reports"
+
+urlpatterns: list = []
+
+# --- dashboard (views/dashboard.py) ---
+
+# --- report forms (views/forms.py) ---
+
+# --- monthly report (views/monthly.py) ---
