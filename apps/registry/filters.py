@@ -7,9 +7,10 @@ import operator
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -179,10 +180,25 @@ class VeteranFilterSet(ListFilterSet):
                                          empty_label=_("On register"), method="filter_status")
     ordering = django_filters.ChoiceFilter(choices=[(k, k) for k in ORDERINGS], method="filter_ordering",
                                            label=_("Order"))
+    # Hidden: set by the links of the dashboard's figures (apps/registry/figures.py), kept by the filter bar.
+    # ``as_at``: on the register at the end of that day (closed records included when they left after it).
+    as_at = django_filters.DateFilter(method="filter_as_at", widget=forms.HiddenInput, label=_("On register on"))
+    born_from = django_filters.DateFilter(field_name="birth_date", lookup_expr="gte", widget=forms.HiddenInput,
+                                          label=_("Born on or after"))
+    born_to = django_filters.DateFilter(field_name="birth_date", lookup_expr="lte", widget=forms.HiddenInput,
+                                        label=_("Born on or before"))
+    created_from = django_filters.DateFilter(method="filter_created_from", widget=forms.HiddenInput,
+                                             label=_("Created on or after"))
+    created_to = django_filters.DateFilter(method="filter_created_to", widget=forms.HiddenInput,
+                                           label=_("Created on or before"))
+    complete = django_filters.ChoiceFilter(choices=[("yes", _("Complete")), ("no", _("Incomplete"))],
+                                           method="filter_complete", widget=forms.HiddenInput,
+                                           label=_("Required fields"))
 
     class Meta:
         model = Veteran
-        fields = ["q", "unit", "category", "care", "discharge_mode", "tag", "age", "sex", "status"]
+        fields = ["q", "unit", "category", "care", "discharge_mode", "tag", "age", "sex", "status", "as_at",
+                  "born_from", "born_to", "created_from", "created_to", "complete"]
 
     def __init__(self, data=None, *args, user=None, snapshot: reference.Snapshot | None = None,
                  id_search: IdSearch | None = None, **kwargs):
@@ -213,7 +229,7 @@ class VeteranFilterSet(ListFilterSet):
                 qs = (qs.filter(id_number_hash=self.id_search.blind_index) if self.id_search.blind_index
                       else qs.none())
             data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
-            if not data.get("status"):
+            if not data.get("status") and not data.get("as_at"):
                 qs = qs.filter(status=VeteranStatus.ACTIVE)
             if not data.get("ordering"):
                 qs = qs.order_by(*ORDERINGS["-id"])
@@ -246,6 +262,26 @@ class VeteranFilterSet(ListFilterSet):
 
     def filter_status(self, queryset, name, value: str):
         return queryset if value == "all" else queryset.filter(status=value)
+
+    def filter_as_at(self, queryset, name, value: date):
+        from .selectors import on_register_q
+
+        return queryset.filter(on_register_q(value))
+
+    def filter_created_from(self, queryset, name, value: date):
+        from .selectors import day_end
+
+        return queryset.filter(created_at__gte=day_end(value - timedelta(days=1)))
+
+    def filter_created_to(self, queryset, name, value: date):
+        from .selectors import day_end
+
+        return queryset.filter(created_at__lt=day_end(value))
+
+    def filter_complete(self, queryset, name, value: str):
+        from .selectors import complete_q
+
+        return queryset.filter(complete_q()) if value == "yes" else queryset.exclude(complete_q())
 
     def filter_ordering(self, queryset, name, value: str):
         return queryset.order_by(*ORDERINGS[value])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -13,6 +15,7 @@ from apps.core import reference
 from apps.core.choices import AccessAction
 from apps.core.models import AccessLog, User
 
+from .choices import VeteranStatus
 from .filters import IdSearch, VeteranFilterSet
 from .models import Code, ExportedVeteran, Veteran
 
@@ -183,3 +186,39 @@ def veteran_set_changes(*, veteran: Veteran):
     from apps.core.history import set_changes
 
     return set_changes(veteran, VETERAN_SET_EVENTS)
+
+
+# --- rules shared by the figures (apps/registry/figures.py) and the list's filters ---------------------------
+
+
+def day_end(day: date) -> datetime:
+    """The first moment after ``day`` in local time (timestamps before it were written on or before that day)."""
+    return datetime.combine(day + timedelta(days=1), time.min, timezone.get_current_timezone())
+
+
+def on_register_q(day: date, prefix: str = "") -> Q:
+    """People on the register at the end of ``day``: the record was created by then, and it is on the register now
+    or it left (moved out, died, cancelled) after that day. A closed record without a date is taken as gone.
+
+    A record closed by mistake and restored counts as on the register throughout (the record keeps no earlier
+    status). ``prefix``: the path to the person from another model (``veteran__``)."""
+    return Q(**{f"{prefix}created_at__lt": day_end(day)}) & (
+        Q(**{f"{prefix}status": VeteranStatus.ACTIVE}) | Q(**{f"{prefix}status_date__gt": day}))
+
+
+def complete_q(prefix: str = "") -> Q:
+    """A record whose required fields are filled (资料完整): name, ID number, sex and birth date (always there:
+    the service refuses a record without them), phone, residential address, enlistment and discharge dates and at
+    least one collection category (the main one or any other)."""
+    through = Veteran.categories.through
+    person = OuterRef(f"{prefix}pk") if prefix else OuterRef("pk")
+    return (~Q(**{f"{prefix}name": ""}) & ~Q(**{f"{prefix}phone": ""}) & ~Q(**{f"{prefix}address": ""})
+            & Q(**{f"{prefix}enlist_date__isnull": False}) & Q(**{f"{prefix}discharge_date__isnull": False})
+            & (Q(**{f"{prefix}primary_category__isnull": False}) | Q(Exists(through.objects.filter(veteran=person)))))
+
+
+def years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)

@@ -70,6 +70,7 @@ class VeteranListView(RoleRequiredMixin, TemplateView):
         ctx["filter"] = filterset
         if not is_partial(self.request):  # the table alone has no form
             ctx["filter_fields"] = filter_fields(filterset.form)
+            ctx["hidden_filters"] = hidden_filters(filterset.form)
         searching = bool(self.request.GET.get("q", "").strip())
         # Counted on the unit column, not the id: the search and list indexes carry it (INCLUDE), so the count reads
         # the index alone instead of visiting up to 10,001 rows of the table.
@@ -131,7 +132,7 @@ def filter_fields(form) -> list[dict]:
     ``format_html_join``."""
     fields = []
     for field in form:
-        if field.name in ("q", "ordering"):
+        if field.name in ("q", "ordering") or field.is_hidden:
             continue
         current = field.value()
         current = None if current is None else str(current)
@@ -141,6 +142,19 @@ def filter_fields(form) -> list[dict]:
                                     for value, label in field.field.choices))
         fields.append({"name": field.html_name, "id": field.id_for_label, "label": field.label, "options": options})
     return fields
+
+
+def hidden_filters(form) -> list[dict]:
+    """The filters a figure's link set (on the register on a day, born or created between dates, complete or not):
+    no drop-down of their own, kept as hidden inputs and named above the table so that the list says what it
+    shows."""
+    found = []
+    for field in form:
+        value = field.value()
+        if field.is_hidden and value not in (None, ""):
+            shown = dict(field.field.choices).get(value, value) if hasattr(field.field, "choices") else value
+            found.append({"name": field.html_name, "value": value, "label": field.label, "shown": shown})
+    return found
 
 
 def service_years(veteran: Veteran) -> str:
