@@ -117,7 +117,7 @@ def station_home(*, user: User, on: date | None = None) -> dict:
     }
 
 
-def _last_updates(*, user: User, street: OrgUnit, units: list[OrgUnit], row_of, on: date
+def _last_updates(*, user: User, subtree: list[OrgUnit], units: list[OrgUnit], row_by_id: dict, on: date
                   ) -> dict[int, datetime | None]:
     """The latest change of a record per row unit: the figure ``registry.last_update`` where it is registered
     (kept and summed up the tree by the figure store: one small query when warm), else counted here (one
@@ -128,9 +128,9 @@ def _last_updates(*, user: User, street: OrgUnit, units: list[OrgUnit], row_of, 
         readings = figures.read([figure], [period], [u.pk for u in units])
         return {u.pk: readings[(figure.key, period.key, u.pk)].shown for u in units}
     latest: dict[int, datetime] = {}
-    for path, when in (Veteran.objects.visible_to(user).filter(org_unit__path__startswith=street.path).order_by()
-                       .values("org_unit__path").annotate(last=Max("updated_at")).values_list("org_unit__path", "last")):
-        unit = row_of(path)
+    for unit_id, when in (Veteran.objects.visible_to(user, units=subtree).order_by().values("org_unit_id")
+                          .annotate(last=Max("updated_at")).values_list("org_unit_id", "last")):
+        unit = row_by_id.get(unit_id)
         if unit is not None and when is not None and (unit.pk not in latest or when > latest[unit.pk]):
             latest[unit.pk] = when
     return {u.pk: timezone.localtime(latest[u.pk]) if u.pk in latest else None for u in units}
@@ -142,35 +142,35 @@ def village_rows(*, user: User, street: OrgUnit, on: date) -> list[dict]:
     own row follows when people are registered at the street itself. Two grouped counts of tasks and one
     look-up of the last updates, whatever the number of villages."""
     start, end = quarter_bounds(on)
-    units = list(OrgUnit.objects.visible_to(user).filter(path__startswith=street.path, depth__in=(
-        street.depth, street.depth + 1)).order_by("path"))
+    # The street's units, read once: the counts name their ids (no join to the tree, no subquery) and group
+    # by unit id; each id is mapped to its row (the village above it, or the street itself) here.
+    subtree = list(OrgUnit.objects.visible_to(user).filter(path__startswith=street.path).order_by("path"))
+    units = [u for u in subtree if u.depth in (street.depth, street.depth + 1)]
     village_length = (street.depth + 1) * OrgUnit.steplen
     by_path = {u.path: u for u in units}
-
-    def row_of(path: str) -> OrgUnit | None:
-        return by_path.get(path[:village_length]) or by_path.get(path)
+    row_by_id = {u.pk: by_path.get(u.path[:village_length]) or by_path.get(u.path) for u in subtree}
 
     figures_by_unit = {u.pk: {"open": 0, "overdue": 0, "due": 0, "done": 0} for u in units}
-    tasks = DueVisit.objects.visible_to(user).filter(org_unit__path__startswith=street.path).order_by()
-    for path, open_now, overdue, due in (
-            tasks.open().values("org_unit__path").annotate(
+    tasks = DueVisit.objects.visible_to(user, units=subtree).order_by()
+    for unit_id, open_now, overdue, due in (
+            tasks.open().values("org_unit_id").annotate(
                 open_now=Count("id", filter=Q(opens_on__lte=on)),
                 overdue=Count("id", filter=Q(opens_on__lte=on, due_date__lt=on)),
                 due=Count("id", filter=Q(due_date__gte=start, due_date__lte=end)))
-            .values_list("org_unit__path", "open_now", "overdue", "due")):
-        unit = row_of(path)
+            .values_list("org_unit_id", "open_now", "overdue", "due")):
+        unit = row_by_id.get(unit_id)
         if unit is not None:
             entry = figures_by_unit[unit.pk]
             entry["open"] += open_now
             entry["overdue"] += overdue
             entry["due"] += due
-    for path, done in (tasks.filter(status=TaskStatus.DONE, due_date__gte=start, due_date__lte=end)
-                       .values("org_unit__path").annotate(n=Count("id")).values_list("org_unit__path", "n")):
-        unit = row_of(path)
+    for unit_id, done in (tasks.filter(status=TaskStatus.DONE, due_date__gte=start, due_date__lte=end)
+                          .values("org_unit_id").annotate(n=Count("id")).values_list("org_unit_id", "n")):
+        unit = row_by_id.get(unit_id)
         if unit is not None:
             figures_by_unit[unit.pk]["due"] += done
             figures_by_unit[unit.pk]["done"] += done
-    last = _last_updates(user=user, street=street, units=units, row_of=row_of, on=on)
+    last = _last_updates(user=user, subtree=subtree, units=units, row_by_id=row_by_id, on=on)
     rows = []
     for unit in units:
         entry = figures_by_unit[unit.pk]
