@@ -7,6 +7,13 @@ app_name = "reports"
 
 urlpatterns: list = []
 
+# --- home pages (views/home.py) ---
+from .views import home  # noqa: E402
+
+urlpatterns += [
+    path("cards-waiting/", home.CardsWaitingListView.as_view(), name="home_cards_waiting"),
+]
+
 # --- dashboard (views/dashboard.py) ---
 
 # --- report forms (views/forms.py) ---
