@@ -70,10 +70,9 @@ def check_period(form: ReportForm, text: str | Period) -> Period:
         raise ValidationError({"period": _("This form is filled per %(kind)s: give a period like %(example)s.")
                                % {"kind": form.get_period_kind_display(),
                                   "example": Period.current(form.period_kind).key}})
-    try:
-        period.check_not_future()
-    except ValidationError as exc:
-        raise ValidationError({"period": exc.messages}) from exc
+    if period.is_future():
+        raise ValidationError({"period": _("The period %(period)s has not begun: its report cannot be generated yet.")
+                               % {"period": period.key}})
     return period
 
 

@@ -49,7 +49,7 @@ class ReportFormForm(forms.Form):
     code = forms.SlugField(label=gettext_lazy("Code"), max_length=40,
                            help_text=gettext_lazy("Letters, digits and hyphens, e.g. city-2026-veterans; used by the command line."))
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
-    description = forms.CharField(label=gettext_lazy("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    description = forms.CharField(label=gettext_lazy("About the form"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     period_kind = forms.ChoiceField(label=gettext_lazy("Filled per"), choices=list(KINDS.items()), initial="quarter")
     unit_levels = forms.MultipleChoiceField(
         label=gettext_lazy("Filled by"), widget=forms.CheckboxSelectMultiple,
