@@ -20,6 +20,7 @@ from django.views import View
 from apps.core import figures
 from apps.core.choices import AccessAction, OrgLevel
 from apps.core.figures.periods import KINDS
+from apps.core.scoping import RoleRequiredMixin
 from apps.core.services import access_log_record
 from apps.core.views.kit import ServiceFormView, selector_or_404
 
@@ -252,9 +253,8 @@ class FormEditView(ServiceFormView):
                                          file_name=upload.name if upload else "")
 
 
-class FormBindingsView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class FormBindingsView(RoleRequiredMixin, View):
     permission_required = "reports.manage_forms"
-    raise_exception = True
 
     def setup_form(self, request, pk):
         self.report_form = selector_or_404(selectors.report_form_detail, user=request.user, pk=pk)
@@ -327,11 +327,10 @@ class FormDetailView(AnyPermissionMixin, View):
             "title": report_form.name})
 
 
-class FormTemplateView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class FormTemplateView(RoleRequiredMixin, View):
     """The form's file as it was uploaded (no personal data: a layout)."""
 
     permission_required = "reports.manage_forms"
-    raise_exception = True
 
     def get(self, request, pk):
         report_form = selector_or_404(selectors.report_form_detail, user=request.user, pk=pk)
@@ -340,9 +339,8 @@ class FormTemplateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return response
 
 
-class ReportGenerateView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class ReportGenerateView(RoleRequiredMixin, View):
     permission_required = "reports.fill_report"
-    raise_exception = True
 
     def post(self, request, pk):
         report_form = selector_or_404(selectors.report_form_detail, user=request.user, pk=pk)
@@ -406,9 +404,8 @@ def _cell_order(coordinate: str):
     return (int(match.group(2)), column_index_from_string(match.group(1)))
 
 
-class ReportReviewView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class ReportReviewView(RoleRequiredMixin, View):
     permission_required = "reports.review_report"
-    raise_exception = True
 
     def post(self, request, pk):
         report = selector_or_404(selectors.report_detail, user=request.user, pk=pk)
@@ -425,9 +422,8 @@ class ReportReviewView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return _page(ReportDetailView, request, pk, review_form=form)
 
 
-class ReportLockView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class ReportLockView(RoleRequiredMixin, View):
     permission_required = "reports.review_report"
-    raise_exception = True
 
     def post(self, request, pk):
         report = selector_or_404(selectors.report_detail, user=request.user, pk=pk)
