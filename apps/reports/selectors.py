@@ -1,4 +1,7 @@
-"""Home-page selectors: a station's work for today and, for a street, its villages side by side.
+"""Reads with rules. Home pages (below) and report forms (at the end: reports and their files only through
+``visible_to(user)``; another street's report or file is missing, a 404).
+
+Home-page selectors: a station's work for today and, for a street, its villages side by side.
 
 Every number is counted from the same scoped querysets the lists behind it show (``visible_to(user)``; the care
 worklist's own views and counts), so a number and its list agree. The page costs a fixed handful of queries
@@ -12,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,6 +28,8 @@ from apps.core.models import Job, Notification, OrgUnit, User
 from apps.registry import importing as registry_importing
 from apps.registry.choices import CardStatus
 from apps.registry.models import PreferentialCard, Veteran
+
+from .models import Report, ReportFile, ReportForm
 
 CARDS_WAITING = (CardStatus.APPLIED, CardStatus.APPROVED)  # applied: the county checks; approved: to be produced
 LAST_UPDATE_FIGURE = "registry.last_update"
@@ -187,3 +192,37 @@ def village_rows(*, user: User, street: OrgUnit, on: date) -> list[dict]:
     rows.sort(key=lambda r: (-r["overdue"], 101 if r["coverage"] is None else r["coverage"], -r["open"],
                              r["unit"].path))
     return rows
+
+
+# --- report forms ---
+def report_form_list(*, user: User) -> QuerySet[ReportForm]:
+    forms = ReportForm.objects.defer("template").order_by("code")
+    if not user.has_perm("reports.manage_forms"):
+        forms = forms.filter(is_active=True)
+    return forms
+
+
+def report_form_detail(*, user: User, pk: int) -> ReportForm:
+    return report_form_list(user=user).get(pk=pk)
+
+
+def report_list(*, user: User, form: ReportForm | None = None) -> QuerySet[Report]:
+    reports = (Report.objects.visible_to(user).select_related("form", "org_unit", "generated_by", "reviewed_by", "locked_by")
+               .defer("form__template").annotate(versions=Count("files")))
+    if form is not None:
+        reports = reports.filter(form=form)
+    return reports.order_by("-period", "org_unit__path", "form__code")
+
+
+def report_detail(*, user: User, pk: int) -> Report:
+    return report_list(user=user).get(pk=pk)
+
+
+def report_file_detail(*, user: User, pk: int) -> ReportFile:
+    return (ReportFile.objects.visible_to(user).select_related("report__form", "report__org_unit", "created_by")
+            .defer("report__form__template").get(pk=pk))
+
+
+def report_units(*, user: User, form: ReportForm) -> QuerySet[OrgUnit]:
+    """The units of the user's area a report of this form may be made for."""
+    return OrgUnit.objects.visible_to(user).filter(level__in=form.unit_levels, is_active=True).order_by("path")
