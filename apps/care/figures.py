@@ -29,7 +29,7 @@ from .models import DueVisit, Occasion, Visit
 
 APP = "care"
 GROUP = _("Visits and care")
-VISITS = pgettext_lazy("figure unit", "visits")
+VISITS = pgettext_lazy("figure unit", "times")
 PERCENT = pgettext_lazy("figure unit", "%")
 
 
