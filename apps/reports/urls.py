@@ -8,6 +8,9 @@ app_name = "reports"
 urlpatterns: list = []
 
 # --- dashboard (views/dashboard.py) ---
+from .views import dashboard as dashboard_views  # noqa: E402
+
+urlpatterns += [path("dashboard/", dashboard_views.DashboardView.as_view(), name="dashboard")]
 
 # --- report forms (views/forms.py) ---
 
