@@ -30,7 +30,7 @@
     var horizontal = labels.length > 6 || labels.some(function (l) { return l.length > 5; });
     var category = {type: "category", data: labels, axisTick: {alignWithLabel: true},
                     axisLabel: {interval: 0, width: horizontal ? 96 : 72, overflow: "truncate"}};
-    var amount = {type: "value", axisLabel: {formatter: ratio ? "{value}%" : "{value}"}};
+    var amount = {type: "value", minInterval: ratio ? 0 : 1, axisLabel: {formatter: ratio ? "{value}%" : "{value}"}};
     if (horizontal) { category.inverse = true; }
     return {
       color: [COLOR],
