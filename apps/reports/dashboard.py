@@ -195,7 +195,7 @@ class Group:
 @dataclass
 class DrillRow:
     unit: OrgUnit
-    drill: bool  # the unit has units below it
+    drill: bool  # links to the unit's own dashboard
     cells: list[Number]
 
 
@@ -317,8 +317,8 @@ def dashboard_build(*, user: User, unit: OrgUnit, period: Period, snapshot: Snap
                     total=_number(reading, unit, period)))
 
     main = [f for f in main_figures(shown) if child_level is None or f.splits_by(child_level)]
-    drill_rows = [DrillRow(child, any(u.depth > child.depth and u.path.startswith(child.path) for u in snapshot.units),
-                           [_number(readings[(f.key, period.key, child.pk)], child, period) for f in main])
+    # Every child drills down: a village's own dashboard shows its figures and its station row.
+    drill_rows = [DrillRow(child, True, [_number(readings[(f.key, period.key, child.pk)], child, period) for f in main])
                   for child in children]
     drill_totals = [_number(readings[(f.key, period.key, unit.pk)], unit, period) for f in main] if shown else []
 

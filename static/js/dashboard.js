@@ -2,7 +2,9 @@
  *
  * The page works without this file: every chart has a table with the same figures (a breakdown's table under
  * its chart, the drill table for the per-unit chart). Here the data comes from the page's json_script
- * (#dashboard-data); a click on a bar of a unit drills down to it, a click on a bucket opens its list. */
+ * (#dashboard-data); a click on a bar of a unit drills down to it, a click on a bucket opens its list.
+ * Tooltips are drawn on the canvas (renderMode "richText"): ECharts' HTML tooltips carry inline styles, which
+ * the portal's Content-Security-Policy (style-src 'self') refuses. */
 (function () {
   "use strict";
   var source = document.getElementById("dashboard-data");
@@ -35,7 +37,7 @@
     return {
       color: [COLOR],
       grid: {left: 8, right: 24, top: 12, bottom: 8, containLabel: true},
-      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: formatter(ratio, unit)},
+      tooltip: {trigger: "axis", renderMode: "richText", axisPointer: {type: "shadow"}, valueFormatter: formatter(ratio, unit)},
       xAxis: horizontal ? amount : category,
       yAxis: horizontal ? category : amount,
       series: [{type: "bar", data: values, cursor: "pointer", barMaxWidth: 28,
@@ -47,7 +49,7 @@
   function pieOption(labels, values, ratio, unit) {
     return {
       color: PALETTE,
-      tooltip: {trigger: "item", valueFormatter: formatter(ratio, unit)},
+      tooltip: {trigger: "item", renderMode: "richText", valueFormatter: formatter(ratio, unit)},
       legend: {bottom: 0, type: "scroll"},
       series: [{type: "pie", radius: ["35%", "65%"], center: ["50%", "45%"], cursor: "pointer",
                 label: {formatter: "{b}: {c}"},

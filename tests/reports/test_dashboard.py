@@ -340,6 +340,14 @@ def test_cold_page_reads_kept_snapshots_only(client, users, tree, figs):
     assert len(captured) <= 11
 
 
+def test_page_meets_the_accessibility_basics(client, users, tree, figs):
+    from tests.core.test_accessibility import problems
+
+    for unit in ("district", "street_a", "village_a1"):
+        response, _doc = page(client, users["leader"], unit=tree[unit].pk)
+        assert problems(response.content.decode()) == []
+
+
 def test_menu_entry(client, users, figs):
     login(client, users["leader"])
     assert 'data-nav="dashboard"' in client.get(reverse("core:home")).content.decode()
