@@ -111,7 +111,7 @@ class Delta:
 
     @property
     def icon(self) -> str:
-        return {"up": "arrow-up", "down": "arrow-down", "same": "dash"}.get(self.direction or "", "")
+        return {"up": "arrow-up", "down": "arrow-down"}.get(self.direction or "", "")
 
 
 def delta(current: Reading, earlier: Reading, against: Period) -> Delta:
@@ -123,6 +123,8 @@ def delta(current: Reading, earlier: Reading, against: Period) -> Delta:
         return Delta(DASH, None, against.label)
     diff = round(a - b, 2)
     direction = "up" if diff > 0 else "down" if diff < 0 else "same"
+    if direction == "same":
+        return Delta(_("%(diff)s pts") % {"diff": "0.0"} if figure.kind == RATIO else "0", direction, against.label)
     if figure.kind == RATIO:
         text = _("%(diff)s pts") % {"diff": f"{diff:+.1f}"}
     elif figure.kind == AMOUNT:

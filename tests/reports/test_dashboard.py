@@ -197,7 +197,7 @@ def test_known_values_and_comparisons(client, users, tree, figs):
     assert parts("registry.veterans") == ("210", "+70", "+140")  # 70 per unit of scale: ×3, ×2, ×1
     assert parts("care.money") == ("2,110.50", "+703.50", "+1,407.00")
     # 4/8 complete in every period: no change, in percentage points
-    assert parts("registry.completeness") == ("50.0%", "+0.0 个百分点", "+0.0 个百分点")
+    assert parts("registry.completeness") == ("50.0%", "0.0 个百分点", "0.0 个百分点")
     assert parts("registry.last_update")[1:] == ("—", "—")
     assert find(find(cards["registry.veterans"], data_compare="previous")[0], "i", "bi-arrow-up")
     assert "截至" in text(find(cards["registry.veterans"], cls="dash-asof")[0])
