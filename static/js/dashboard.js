@@ -72,7 +72,9 @@
 
   data.charts.forEach(function (spec) {
     var element = document.getElementById(spec.id);
-    if (!element || !spec.labels.length) { return; }
+    // Nothing counted: a pie of zeros would show equal slices; the table (left open) says it plainly.
+    var counted = spec.values.some(function (v) { return v !== null && v !== 0; });
+    if (!element || !spec.labels.length || !counted) { return; }
     var option = spec.kind === "pie" ? pieOption(spec.labels, spec.values, spec.ratio, spec.unit)
                                       : barOption(spec.labels, spec.values, spec.ratio, spec.unit);
     if (spec.kind !== "pie") { sizeFor(element, spec.labels.length, option.yAxis.type === "category"); }
