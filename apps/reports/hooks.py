@@ -1,6 +1,9 @@
-"""What the reports app adds to the shared registries (called by ``apps.core.discovery``)."""
+"""What the reports app adds to the portal (called once by ``apps.core.discovery``): the home page by role and
+the menu entries, one function per part."""
 
 from __future__ import annotations
+
+from django.utils.translation import gettext_lazy
 
 
 def register_home_pages() -> None:
@@ -14,5 +17,14 @@ def register_home_pages() -> None:
     register_home("reports.dashboard", applies=home.dashboard_applies, view=home.dashboard_home, order=20)
 
 
+def register_dashboard() -> None:
+    from apps.core import navigation
+    from apps.core.navigation import NavItem
+
+    navigation.register(NavItem("dashboard", gettext_lazy("Statistics dashboard"), "reports:dashboard",
+                                "bar-chart-line", "reports.view_dashboard", order=5))
+
+
 def register() -> None:
     register_home_pages()
+    register_dashboard()

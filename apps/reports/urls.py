@@ -15,6 +15,9 @@ urlpatterns += [
 ]
 
 # --- dashboard (views/dashboard.py) ---
+from .views import dashboard as dashboard_views  # noqa: E402
+
+urlpatterns += [path("dashboard/", dashboard_views.DashboardView.as_view(), name="dashboard")]
 
 # --- report forms (views/forms.py) ---
 from .views import forms as report_forms  # noqa: E402
