@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.core import figures
 from apps.core.choices import OrgLevel
@@ -50,7 +51,7 @@ def change(reading: Reading, against: Reading) -> str:
         if now is None or then is None:
             return "—"
         points = round(100 * (now - then), 1)
-        return _("%(points)s pp") % {"points": f"{points:+.1f}"}
+        return pgettext("monthly report", "%(points)s pp") % {"points": f"{points:+.1f}"}
     diff = reading.value - against.value
     number = f"{diff:+,.2f}" if figure.kind == AMOUNT or isinstance(diff, float) else f"{diff:+,}"
     if not against.value:
@@ -112,7 +113,7 @@ def _groups(all_figures: list[Figure]) -> list[tuple[str, list[Figure]]]:
     """Figures by ``group`` in the registry's order (a group's place is that of its first figure)."""
     grouped: dict[str, list[Figure]] = {}
     for figure in all_figures:
-        grouped.setdefault(str(figure.group) or _("Other figures"), []).append(figure)
+        grouped.setdefault(str(figure.group) or pgettext("monthly report", "Other figures"), []).append(figure)
     return list(grouped.items())
 
 
@@ -171,7 +172,7 @@ def monthly_content(*, unit: OrgUnit, period: Period, with_charts: bool = True) 
             if figure.buckets is not None:
                 buckets = figure.buckets()
                 breakdown = Table(title=str(figure.label), headers=[
-                    _("Item"), _("This month"), _("Last month"), _("Same month last year")])
+                    pgettext("monthly report", "Item"), _("This month"), pgettext("monthly report", "Last month"), pgettext("monthly report", "Same month last year")])
                 values = []
                 for code, label in buckets:
                     cells = [_bucket_ratio(r.bucket(code)) if figure.kind == RATIO else _bucket_value(figure, r.bucket(code))
@@ -194,7 +195,7 @@ def monthly_content(*, unit: OrgUnit, period: Period, with_charts: bool = True) 
             ratio = plotted.kind == RATIO
             section.charts.append(charts.bar_chart(
                 labels=[c.name for c in children], prefix=f"c{chart_no}",
-                title=_("%(figure)s by unit") % {"figure": plotted.label}, unit="" if ratio else str(plotted.unit or ""),
+                title=pgettext("monthly report", "%(figure)s by unit") % {"figure": plotted.label}, unit="" if ratio else str(plotted.unit or ""),
                 series=[(period.label, [(r.shown or 0) if ratio else r.value for r in values])], percent=ratio))
         sections.append(section)
         table = _unit_table(group_title, group, child_level, children, period, readings, unit)

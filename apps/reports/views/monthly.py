@@ -12,8 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.urls import reverse
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.generic import TemplateView
 
 from apps.core import files, jobs
@@ -101,4 +100,4 @@ class MonthlyReportBuildView(ServiceFormView):
         return result
 
     def get_context_data(self, form) -> dict:
-        return {**super().get_context_data(form), "submit_label": _("Build now"), "narrow": True}
+        return {**super().get_context_data(form), "submit_label": pgettext("monthly report", "Build now"), "narrow": True}
