@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import pgettext
 
 FONT_FILE = "fonts/PortalSansSC-Regular.otf"
 PALETTE = ("#b00000", "#9aa5b1", "#e3b04b", "#4a7aa8", "#6b9e5e", "#8c6bb1", "#d98c5f", "#5fa8a0")
@@ -89,7 +90,9 @@ def bar_chart(*, labels: Sequence[str], series: Sequence[tuple[str, Sequence[flo
         axes.grid(axis="x", color="#e5e5e5", linewidth=0.5)
         axes.set_axisbelow(True)
         if title:
-            axes.set_title(f"{title}（{unit}）" if unit else str(title), fontsize=9, loc="left")
+            axes.set_title(str(title), fontsize=9, loc="left")
+        if unit:
+            axes.set_xlabel(pgettext("monthly report", "Unit: %(unit)s") % {"unit": unit}, fontsize=7, loc="right")
         if count > 1:
             axes.legend(loc="lower right", fontsize=7, frameon=False)
         return _svg(figure, prefix)
