@@ -37,3 +37,9 @@ urlpatterns += [
 ]
 
 # --- monthly report (views/monthly.py) ---
+from .views import monthly  # noqa: E402
+
+urlpatterns += [
+    path("monthly/", monthly.MonthlyReportListView.as_view(), name="monthly"),
+    path("monthly/build/", monthly.MonthlyReportBuildView.as_view(), name="monthly_build"),
+]
