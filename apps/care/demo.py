@@ -37,7 +37,7 @@ def seed(*, veterans: int, seed: int = 2026, stdout, **_options) -> int:
     # rules of its own occasion only, so each visited person's first visit is the regular contact.
     for person in people[::2]:
         for number in range(rng.randint(1, 3)):
-            day = today - timedelta(days=rng.randint(5, 300))
+            day = today - timedelta(days=rng.randint(5, 450))  # fifteen months: a year earlier too
             if day < person.birth_date:
                 continue
             code = rng.choice(["contact", "contact", "spring_festival", "army_day", "other"]) if number else "contact"

@@ -133,6 +133,17 @@ class Generator:
         self.used: set[int] = set()  # 17-digit bodies handed out, so that every number is unique
         self.pinyin: dict[str, tuple[str, str]] = {}
         self.created_at = timezone.now().isoformat()
+        # When each record was created, from a generator of its own (the people stay the same): most before
+        # the last fifteen months, a fifth within them, so that the dashboard's new records, the register as at a
+        # past period and its comparisons with the previous period and a year earlier have something to show.
+        self.now = timezone.now()
+        self.today = timezone.localdate()
+        self.created_rng = random.Random(seed + 1)
+
+    def created(self) -> str:
+        rng = self.created_rng
+        days = rng.randint(0, 450) if rng.random() < 0.2 else rng.randint(460, 1800)
+        return (self.now - timedelta(days=days, minutes=rng.randint(0, 600))).isoformat()
 
     # --- small helpers -----------------------------------------------------------------------------
 
@@ -330,7 +341,7 @@ class Generator:
             HukouType.RURAL.value if rural else HukouType.URBAN.value, hukou_address, address, phone, primary,
             enlist, enlist_place, discharge, branch, troop, rng.random() < 0.01 and enlist is not None, mil_cat, rank,
             mode, cert, cert_number, report, placement_unit, unit_nature, code(CodeKind.EMPLOYMENT, employment_name),
-            "", self.created_at, self.created_at, None,
+            "", *([self.created()] * 2), None,
         ]
         person = Person(number=number, digest=digest, fields=fields, categories=categories,
                         tags=tags, care=care)
@@ -398,14 +409,16 @@ class Generator:
         draw = rng.random()
         card_status = (CardStatus.ISSUED if draw < 0.82 else CardStatus.PRODUCED if draw < 0.87 else
                        CardStatus.APPROVED if draw < 0.91 else CardStatus.APPLIED if draw < 0.96 else CardStatus.LOST)
-        applied = date(2022, 1, 1) + timedelta(days=rng.randrange(1000))
+        # Applications over the last ~3 years up to today (the dashboard counts those of each period).
+        applied = self.today - timedelta(days=130 + rng.randrange(1000))
         events = [(CardEventKind.APPLY.value, applied, "")]
         issued = None
         if card_status in (CardStatus.ISSUED, CardStatus.LOST):
             issued = applied + timedelta(days=rng.randint(30, 120))
             events.append((CardEventKind.ISSUE.value, issued, "服务站发放"))
             if card_status == CardStatus.LOST:
-                events.append((CardEventKind.LOSS.value, issued + timedelta(days=rng.randint(20, 300)), "本人挂失"))
+                events.append((CardEventKind.LOSS.value, min(issued + timedelta(days=rng.randint(20, 300)), self.today),
+                               "本人挂失"))
         number = f"{HOME_AREA}{applied:%y}{rng.randrange(10**8):08d}" if issued else ""
         card_type = CardType.SURVIVOR.value if survivor else CardType.VETERAN.value
         person.card = (card_type, number, card_status.value, issued, events)
@@ -530,8 +543,35 @@ def seed(*, veterans: int, seed: int = 2026, stdout, password: str | None = None
         for model in (OrgUnit, Code, Veteran, Veteran.categories.through, Veteran.tags.through, FamilyMember,
                       CareEntitlement, PreferentialCard, CardEvent, Veteran.pgh_event_model):
             cursor.execute(f"ANALYZE {model._meta.db_table}")
+    moved = demo_transfers(seed)
     elapsed = time.monotonic() - started
     counts = writer.counts
     stdout.write(f"registry: veterans added={counts['veterans']} family={counts['family']} care={counts['care']} "
-                 f"cards={counts['cards']} in {elapsed:.1f}s ({counts['veterans'] / max(elapsed, 1e-6):,.0f} veterans/s)")
+                 f"cards={counts['cards']} transfers={moved} in {elapsed:.1f}s ({counts['veterans'] / max(elapsed, 1e-6):,.0f} veterans/s)")
     return counts["veterans"]
+
+
+def demo_transfers(seed: int, count: int = 24) -> int:
+    """A few transfers over the last fifteen months (through the service: the history, the person's visits
+    and tasks follow): most to another village of the district, some out of it. Returns how many."""
+    from .services import veteran_transfer
+
+    rng = random.Random(seed + 2)
+    villages = [pk for pk, *_rest in demo_units()]
+    today = timezone.localdate()
+    people = list(Veteran.objects.filter(status=VeteranStatus.ACTIVE).order_by("pk").values_list("pk", flat=True)[:2000])
+    if len(villages) < 2 or not people:
+        return 0
+    done = 0
+    for pk in rng.sample(people, min(count, len(people))):
+        person = Veteran.objects.get(pk=pk)
+        on = max(today - timedelta(days=rng.randint(1, 450)), person.created_at.date())
+        if rng.random() < 0.25:
+            veteran_transfer(actor=None, veteran=person, to_unit=None, on=on, reason="户籍迁出",
+                             destination=rng.choice(["南京市鼓楼区", "南京市江宁区", "滁州市"]))
+        else:
+            target = rng.choice([v for v in villages if v != person.org_unit_id])
+            veteran_transfer(actor=None, veteran=person, to_unit=OrgUnit.objects.get(pk=target), on=on,
+                             reason="户籍迁移")
+        done += 1
+    return done

@@ -89,9 +89,10 @@ def _code_buckets(kind: str) -> Callable[[], list[tuple[str, str]]]:
     return buckets
 
 
-def _code_of(pk) -> str:
-    code = reference.snapshot().codes.get(pk)
-    return code.code if code is not None else ""
+def _code_names() -> Callable[[object], str]:
+    """Code id → its code, from one snapshot read (not one per row)."""
+    codes = {pk: code.code for pk, code in reference.snapshot().codes.items()}
+    return lambda pk: codes.get(pk, "")
 
 
 def _code_pk(kind: str, code: str) -> int | None:
@@ -148,7 +149,7 @@ def by_category(period: Period):
     day = period.as_at()
     rows = register_rows(_people(), day)
     return rows + register_rows(_people().filter(primary_category__isnull=False), day,
-                                bucket=F("primary_category_id"), bucket_name=_code_of)
+                                bucket=F("primary_category_id"), bucket_name=_code_names())
 
 
 def by_category_link(unit, period, bucket):
@@ -164,7 +165,7 @@ def by_care_category(period: Period):
     held = CareEntitlement.objects.filter(Q(start_date__isnull=True) | Q(start_date__lte=day),
                                           Q(end_date__isnull=True) | Q(end_date__gte=day), category__isnull=False)
     rows = register_rows(held, day, person="veteran__", value=Count("veteran_id", distinct=True))
-    rows += register_rows(held, day, person="veteran__", bucket=F("category_id"), bucket_name=_code_of,
+    rows += register_rows(held, day, person="veteran__", bucket=F("category_id"), bucket_name=_code_names(),
                           value=Count("veteran_id", distinct=True))
     return rows
 
