@@ -25,6 +25,15 @@ def register_dashboard() -> None:
                                 "bar-chart-line", "reports.view_dashboard", order=5))
 
 
+def register_monthly() -> None:
+    from apps.core import navigation
+    from apps.core.navigation import NavItem
+
+    navigation.register(NavItem("monthly", gettext_lazy("Monthly work report"), "reports:monthly",
+                                "file-earmark-bar-graph", "reports.view_monthly_report", order=6))
+
+
 def register() -> None:
     register_home_pages()
     register_dashboard()
+    register_monthly()

@@ -260,6 +260,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker process is replaced after this many tasks: WeasyPrint and matplotlib keep memory after big PDFs.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=50)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -280,7 +282,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Queues split by kind: a long import or report never holds up the reminders (DESIGN: "At scale"). Background
 # jobs (core.run_job) go to the queue their kind registered (apps.core.jobs: imports, reports).
-CELERY_TASK_ROUTES = {"care.*": {"queue": "reminders"}}
+CELERY_TASK_ROUTES = {"care.*": {"queue": "reminders"}, "reports.*": {"queue": "reports"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # A waiting or running job with no sign of life (queued, started, progress) for this long is failed with a
 # reason and can be run again (core.jobs_fail_stuck every 5 minutes, and when the user lists their jobs).
