@@ -1,26 +1,26 @@
-"""Reports: home pages, the dashboard, report forms and the monthly report. Each part keeps its routes in its
-own block (views/<part>.py)."""
+"""Reports: home pages, the dashboard, report forms and the monthly report, one block per part (views/<part>.py)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import dashboard as dashboard_views
+from .views import forms as report_forms
+from .views import home, monthly
 
 app_name = "reports"
 
 urlpatterns: list = []
 
 # --- home pages (views/home.py) ---
-from .views import home  # noqa: E402
 
 urlpatterns += [
     path("cards-waiting/", home.CardsWaitingListView.as_view(), name="home_cards_waiting"),
 ]
 
 # --- dashboard (views/dashboard.py) ---
-from .views import dashboard as dashboard_views  # noqa: E402
 
 urlpatterns += [path("dashboard/", dashboard_views.DashboardView.as_view(), name="dashboard")]
 
 # --- report forms (views/forms.py) ---
-from .views import forms as report_forms  # noqa: E402
 
 urlpatterns += [
     path("forms/", report_forms.FormListView.as_view(), name="form_list"),
@@ -37,7 +37,6 @@ urlpatterns += [
 ]
 
 # --- monthly report (views/monthly.py) ---
-from .views import monthly  # noqa: E402
 
 urlpatterns += [
     path("monthly/", monthly.MonthlyReportListView.as_view(), name="monthly"),
