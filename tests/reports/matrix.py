@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
+from tests.reports import matrix_dashboard, matrix_forms, matrix_home, matrix_monthly
 
-PARTS = ["home", "dashboard", "forms", "monthly"]
-_modules = []
-for _part in PARTS:
-    try:
-        _modules.append(importlib.import_module(f"tests.reports.matrix_{_part}"))
-    except ModuleNotFoundError as error:
-        if error.name != f"tests.reports.matrix_{_part}":
-            raise
-
-ROUTES = [route for module in _modules for route in module.ROUTES]
+PARTS = (matrix_home, matrix_dashboard, matrix_forms, matrix_monthly)
+ROUTES = [route for part in PARTS for route in part.ROUTES]
 
 
 def objects(users, tree) -> dict:
     found: dict = {}
-    for module in _modules:
-        if hasattr(module, "objects"):
-            found.update(module.objects(users, tree))
+    for part in PARTS:
+        if hasattr(part, "objects"):
+            found.update(part.objects(users, tree))
     return found
