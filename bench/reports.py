@@ -474,18 +474,14 @@ def main() -> None:
     total = ensure_veterans(options.veterans)
     emit("veterans_in_database", total, "rows", options.veterans)
     period = Period.parse(options.period) if options.period else Period.current(QUARTER)
-    if "seed" in parts:
-        bench_seed()
-    if "figures" in parts:
-        bench_figures(period, options.figure_repeat)
-    if "dashboard" in parts:
-        bench_dashboard(period, options.repeat)
-    if "home" in parts:
-        bench_home(options.repeat)
-    if "forms" in parts:
-        bench_forms()
-    if "pdf" in parts:
-        bench_pdf()
+    runs = {"seed": bench_seed, "figures": lambda: bench_figures(period, options.figure_repeat),
+            "dashboard": lambda: bench_dashboard(period, options.repeat), "home": lambda: bench_home(options.repeat),
+            "forms": bench_forms, "pdf": bench_pdf}
+    for part in PARTS:
+        if part in parts:
+            # The machine's load beside the figures: on a shared machine they vary with it.
+            log(f"{part}: load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+            runs[part]()
 
 
 if __name__ == "__main__":
