@@ -9,6 +9,8 @@ taken as the register of tasks stood then, as far as the tasks tell it (below).
 
 from __future__ import annotations
 
+import time
+
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -55,8 +57,25 @@ def worklist_url(unit: OrgUnit, **params) -> str:
     return f"{reverse('care:worklist')}?{urlencode(query)}"
 
 
+_OCCASIONS_SECONDS = 60.0
+_occasions: tuple[float, list[tuple[int, str, str]]] = (0.0, [])
+
+
+def _occasion_rows() -> list[tuple[int, str, str]]:
+    """(pk, code, name) of the visit occasions in use, read at most once a minute per process: a dashboard asks
+    for hundreds of links and breakdowns, and occasions change a few times a year (a new one shows within a
+    minute)."""
+    global _occasions
+    read_at, rows = _occasions
+    if time.monotonic() - read_at > _OCCASIONS_SECONDS:
+        rows = list(Occasion.objects.filter(is_active=True, is_life_event=False)
+                    .order_by("sort_order", "code").values_list("pk", "code", "name"))
+        _occasions = (time.monotonic(), rows)
+    return rows
+
+
 def _occasion_pk(code: str) -> int | None:
-    return Occasion.objects.filter(code=code, is_active=True, is_life_event=False).values_list("pk", flat=True).first()
+    return next((pk for pk, found, _name in _occasion_rows() if found == code), None)
 
 
 # --- the figures ------------------------------------------------------------------------------------------------------
@@ -163,8 +182,7 @@ def life_events_link(unit, period, bucket):
 
 
 def _occasion_buckets():
-    return [(code, name) for code, name in Occasion.objects.filter(is_life_event=False)
-            .order_by("sort_order", "code").values_list("code", "name")]
+    return [(code, name) for _pk, code, name in _occasion_rows()]
 
 
 def register_figures() -> None:

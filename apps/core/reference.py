@@ -17,6 +17,7 @@ The code table is the registry's (``Code``): core cannot import it, so the regis
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,11 +106,30 @@ def _load(version: tuple) -> Snapshot:
                     unit_by_pk={u.pk: u for u in units})
 
 
+_pinned = threading.local()
+
+
+@contextmanager
+def pinned(request=None):
+    """Within the block, ``snapshot()`` called without a request (e.g. by a figure's link or buckets, hundreds of
+    times for one dashboard) answers the snapshot read once here, without its version query."""
+    previous = getattr(_pinned, "snapshot", None)
+    _pinned.snapshot = snapshot(request)
+    try:
+        yield _pinned.snapshot
+    finally:
+        _pinned.snapshot = previous
+
+
 def snapshot(request=None) -> Snapshot:
     """The current codes and units (one query; more only when a table changed since the last call).
 
-    With ``request``, the snapshot is kept on it: every later call for the same request is free.
+    With ``request``, the snapshot is kept on it: every later call for the same request is free. Inside
+    ``pinned()``, every call is free.
     """
+    held = getattr(_pinned, "snapshot", None)
+    if held is not None:
+        return held
     request = getattr(request, "_request", request)  # a DRF request wraps Django's
     found = getattr(request, "_reference_snapshot", None) if request is not None else None
     if found is not None:

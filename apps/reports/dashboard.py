@@ -12,6 +12,7 @@ queries per figure or per unit: the unit tree comes from the per-process referen
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -288,6 +289,22 @@ def _number(reading: Reading, unit: OrgUnit, period: Period, bucket: str = "") -
     return Number(format_number(reading.figure, raw), raw, reading.figure.url(unit, period, bucket))
 
 
+def visible_lineage(user: User, unit: OrgUnit, snapshot: Snapshot) -> list[OrgUnit]:
+    """The unit's ancestors within the user's area, down to the unit (the breadcrumb)."""
+    visible = visible_unit_ids(user, snapshot.lineage(unit.pk))
+    return [u for u in snapshot.lineage(unit.pk) if u.pk in visible]
+
+
+def figures_version(*, unit: OrgUnit, period: Period) -> str:
+    """The counting times of every figure the dashboard of ``unit`` shows for ``period`` (counting now those
+    missing or too old): the kept page body's key changes whenever one of them is recounted."""
+    shown = [f for f in figures.all_figures() if f.splits_by(unit.level)]
+    periods = [period, period.previous(), period.same_last_year(), Period.current(figures.QUARTER)]
+    kept = figures.ensure(shown, periods)
+    stamps = sorted(f"{key}@{period_key}@{snap.pk}@{snap.computed_at.timestamp()}" for (key, period_key), snap in kept.items())
+    return hashlib.blake2b("|".join(stamps).encode(), digest_size=12).hexdigest()
+
+
 def dashboard_build(*, user: User, unit: OrgUnit, period: Period, snapshot: Snapshot) -> Dashboard:
     """The dashboard of ``unit`` (already scoped: ``figures.scoped_unit``) for ``period``."""
     previous, last_year = period.previous(), period.same_last_year()
@@ -295,8 +312,7 @@ def dashboard_build(*, user: User, unit: OrgUnit, period: Period, snapshot: Snap
     children = children_of(unit, snapshot)
     child_level = children[0].level if children else None
     shown = [f for f in figures.all_figures() if f.splits_by(unit.level)]
-    visible = visible_unit_ids(user, snapshot.lineage(unit.pk))
-    lineage = [u for u in snapshot.lineage(unit.pk) if u.pk in visible]
+    lineage = visible_lineage(user, unit, snapshot)
 
     # One read for the cards, charts and the drill table.
     readings = figures.read(shown, [period, previous, last_year], [unit.pk] + [c.pk for c in children]) if shown else {}

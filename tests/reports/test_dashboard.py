@@ -350,7 +350,7 @@ def test_page_meets_the_accessibility_basics(client, users, tree, figs):
 
 def test_menu_entry(client, users, figs):
     login(client, users["leader"])
-    assert 'data-nav="dashboard"' in client.get(reverse("core:home")).content.decode()
+    assert 'data-nav="dashboard"' in client.get(reverse("core:home"), follow=True).content.decode()
     login(client, users["village_a1"])
     assert 'data-nav="dashboard"' not in client.get(reverse("core:home")).content.decode()
 
