@@ -282,6 +282,10 @@ class PreferentialCard(models.Model):
         verbose_name = _("preferential card")
         verbose_name_plural = _("preferential cards")
         constraints = [models.UniqueConstraint(fields=["veteran", "card_type"], name="card_one_per_type")]
+        # The stations' "applications waiting" count and list (reports' home page): a few thousand rows among a
+        # card per veteran.
+        indexes = [models.Index(fields=["status", "veteran"], name="card_waiting",
+                                condition=models.Q(status__in=["applied", "approved"]))]
 
     def __str__(self) -> str:
         return self.number or str(self.get_card_type_display())

@@ -90,7 +90,7 @@ def jobs_needing_attention(*, user: User) -> dict:
 
 def cards_waiting(*, user: User) -> dict[str, int]:
     """优待证 applications in the user's area waiting for their next step, by status. One query."""
-    return PreferentialCard.objects.visible_to(user).aggregate(**{
+    return PreferentialCard.objects.visible_to(user).filter(status__in=CARDS_WAITING).aggregate(**{
         status.value: Count("id", filter=Q(status=status)) for status in CARDS_WAITING})
 
 
