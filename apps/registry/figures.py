@@ -29,8 +29,8 @@ from apps.core import figures, reference
 from apps.core.figures import COUNT, LATEST, RATIO, STOCK, Figure, Period
 from apps.core.models import OrgUnit
 
-from .choices import CardEventKind, CodeKind, Sex
-from .models import CardEvent, CareEntitlement, Transfer, Veteran
+from .choices import CardEventKind, CardStatus, CodeKind, Sex
+from .models import CardEvent, CareEntitlement, PreferentialCard, Transfer, Veteran
 from .selectors import complete_q, day_end, on_register_q, years_before
 
 APP = "registry"
@@ -277,6 +277,27 @@ def cards_issued(period: Period):
     return _card_rows(period, [CardEventKind.ISSUE])
 
 
+WAITING = (CardStatus.APPLIED, CardStatus.APPROVED)
+
+
+def cards_waiting(period: Period):
+    """优待证待办: cards whose application waits for the county's approval (applied) or for production (approved),
+    by status, at the holder's unit. Card status keeps no history: this is the state now, whatever the period
+    (a standing count meant for the running period; stations see it on their home page)."""
+    waiting = PreferentialCard.objects.filter(status__in=WAITING)
+    by_status = _grouped(waiting, unit="veteran__org_unit_id", bucket=F("status"), value=Count("pk"))
+    totals: dict[int, int] = {}
+    for unit, _bucket, value, _base in by_status:
+        totals[unit] = totals.get(unit, 0) + value
+    return by_status + [(unit, "", value, None) for unit, value in totals.items()]
+
+
+def cards_waiting_link(unit, period, bucket):
+    """The waiting cards of the unit are on the station's cards list (reports); the register is the closest list
+    for the bureau."""
+    return list_url(unit)
+
+
 def cards_link(unit, period, bucket):
     """No list shows card events: the unit's register (closest)."""
     return list_url(unit)
@@ -341,6 +362,10 @@ def register_figures() -> None:
     add("cards_issued", _("Preferential cards issued"),
         _("Preferential cards issued for the first time within the period."), cards_issued, cards_link, 190,
         unit=pgettext_lazy("figure unit", "cards"))
+    add("cards_waiting", _("Preferential card applications waiting"),
+        _("Cards applied for and waiting for approval or production, now."), cards_waiting, cards_waiting_link, 195,
+        period_kind=STOCK, unit=pgettext_lazy("figure unit", "cards"),
+        buckets=lambda: [(status.value, str(status.label)) for status in WAITING])
     add("completeness", _("Records complete"),
         _("Share of the records on the register whose required fields are filled."), completeness,
         completeness_link, 200, kind=RATIO, period_kind=STOCK, unit=PERCENT)

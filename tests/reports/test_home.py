@@ -264,12 +264,15 @@ def test_query_count_does_not_grow_with_villages_or_tasks(client, users, tree, d
     assert before <= 16
 
 
-def test_other_roles_keep_the_summary(client, users):
-    for who in ("leader", "bureau", "enterprise"):
+def test_district_roles_go_to_the_dashboard_and_others_keep_the_summary(client, users):
+    for who in ("leader", "bureau"):
         login(client, users[who])
         response = client.get(reverse("core:home"))
-        assert response.status_code == 200
-        assert response.templates[0].name == "core/home.html", who
+        assert (response.status_code, response["Location"]) == (302, reverse("reports:dashboard")), who
+    login(client, users["enterprise"])
+    response = client.get(reverse("core:home"))
+    assert response.status_code == 200
+    assert response.templates[0].name == "core/home.html"
 
 
 def test_dashboard_home_waits_for_the_dashboard_route(rf, users):
