@@ -37,6 +37,7 @@ from tests.permissions import (  # noqa: E402
     A1_OUT_OF_SCOPE,
     A1_SCOPE,
     AUTHENTICATED,
+    DISTRICT,
     LOGIN,
     ORGUNIT_VIEWERS,
     PASSWORD_ONLY,
@@ -98,7 +99,8 @@ MATRIX: list[Route] = [
     Route("notification-read", "post", kwargs=lambda objs: {**notification_pk(objs), "format": "json"},
           ok=frozenset({"village_a1"}), not_found=AUTHENTICATED - {"village_a1"}, anon=403),
     # --- core pages ---------------------------------------------------------------------------
-    Route("core:home", ok=AUTHENTICATED),
+    # District-wide roles are sent on to the dashboard (reports registers the home page by role).
+    Route("core:home", ok=AUTHENTICATED, override={who: REDIRECT for who in DISTRICT}),
     Route("core:orgunit_list", ok=ORGUNIT_VIEWERS),
     Route("core:orgunit_create", ok=USER_MANAGERS),
     Route("core:orgunit_create", "post",
