@@ -69,13 +69,13 @@ def test_fixed_rows_check_each_rows_unit(basic, tree):
 
 def test_a_cell_bound_twice_outside_the_sheet_inside_a_merge(basic):
     bindings = copy.deepcopy(basic.bindings)
-    bindings["cells"].update({"C10": "registry.veterans", "ZZ3": "registry.veterans", "C2": "@period",
+    bindings["cells"].update({"C10": "registry.veterans", "ZZ3": "registry.veterans", "D2": "@period",
                               "C45": "registry.veterans"})
     assert refused(basic, bindings) == [
         "单元格 C10 被绑定了两次（C5:C44 和 单个单元格）。",
-        "单元格 C2 位于合并单元格 B2:D2 内，请绑定该区域的第一个单元格。",
         "单元格 C45 被绑定了两次（合计行 和 单个单元格）。",
-        "单元格 ZZ3 超出了报表的范围（报表止于 AE47）。",
+        "单元格 D2 位于合并单元格 C2:E2 内，请绑定该区域的第一个单元格。",
+        "单元格 ZZ3 超出了报表的范围（报表止于 AE48）。",
     ]
 
 
@@ -87,7 +87,7 @@ def test_a_rate_is_not_summed(shipped_forms, report_figures):  # noqa: F811
 
 def test_a_form_with_no_bound_cells(basic):
     assert refused(basic, {}) == ["该报表没有绑定任何指标的单元格。"]
-    assert refused(basic, {"cells": {"B2": "@unit"}}) == ["该报表没有绑定任何指标的单元格。"]
+    assert refused(basic, {"cells": {"C2": "@unit"}}) == ["该报表没有绑定任何指标的单元格。"]
 
 
 def test_bind_service_saves_nothing_when_refused(basic, users):

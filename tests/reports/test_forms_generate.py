@@ -78,7 +78,7 @@ def test_every_bound_cell_equals_its_figure(code, unit_name, tree, data, shipped
     assert ws["A1"].value == form.name and ws[f"A{plan.totals_row}"].value == "合计"
     template = load_workbook(io.BytesIO(bytes(form.template)))[form.sheet]
     assert {str(r) for r in ws.merged_cells.ranges} == {str(r) for r in template.merged_cells.ranges}
-    assert ws["B2"].value == unit.name and ws.column_dimensions["B"].width == template.column_dimensions["B"].width
+    assert ws["C2"].value == unit.name and ws["A2"].value == "填报单位：" and ws.column_dimensions["B"].width == template.column_dimensions["B"].width
 
 
 def test_first_form_matches_a_direct_orm_count(tree, data, shipped_forms, period):  # noqa: F811

@@ -59,9 +59,9 @@ def test_binding_page_names_the_bad_cell_and_saves_nothing(client, users, report
     data["col_D_ref"] = "care.visits_done:nothing"
     text = client.post(reverse("reports:form_bindings", args=[form.pk]), data).content.decode()
     assert "单元格 D5:D44：指标“care.visits_done”（走访次数）没有分项“nothing”。" in text
-    data["cells"] += "\nB2 = registry.veterans"
+    data["cells"] += "\nC2 = registry.veterans"
     text = client.post(reverse("reports:form_bindings", args=[form.pk]), data).content.decode()
-    assert "单元格 B2 被绑定了两次" in text
+    assert "单元格 C2 被绑定了两次" in text
     form.refresh_from_db()
     assert form.bindings["grid"]["columns"]["D"]["ref"] == "care.visits_done:spring_festival"
     data = {k: ("" if v is None else v) for k, v in BindingsForm.initial_from(form.bindings).items()}
