@@ -69,3 +69,14 @@ def test_binding_page_names_the_bad_cell_and_saves_nothing(client, users, report
     assert client.post(reverse("reports:form_bindings", args=[form.pk]), data).status_code == 302
     form.refresh_from_db()
     assert form.bindings["grid"]["columns"]["D"] == {"ref": "care.visits_done:contact", "total": "sum"}
+
+
+def test_the_menu_has_report_forms_for_who_fills_them(client, users):
+    from apps.core import navigation
+
+    for who, shown in [("admin", True), ("bureau", True), ("street_a", True), ("leader", False), ("village_a1", False)]:
+        keys = [item.key for item in navigation.items_for(users[who])]
+        assert ("report_forms" in keys) == shown, who
+    login(client, users["street_a"])
+    page = client.get(reverse("reports:form_list")).content.decode()
+    assert "上报报表" in page and f'href="{reverse("reports:form_list")}"' in page
