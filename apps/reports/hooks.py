@@ -33,7 +33,17 @@ def register_monthly() -> None:
                                 "file-earmark-bar-graph", "reports.view_monthly_report", order=6))
 
 
+def register_report_forms() -> None:
+    """上报报表: for whoever generates reports (administrators, who keep the forms, may too)."""
+    from apps.core import navigation
+    from apps.core.navigation import NavItem
+
+    navigation.register(NavItem("report_forms", gettext_lazy("Report forms"), "reports:form_list",
+                                "file-earmark-spreadsheet", "reports.fill_report", order=75))
+
+
 def register() -> None:
     register_home_pages()
     register_dashboard()
     register_monthly()
+    register_report_forms()

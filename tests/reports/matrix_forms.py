@@ -55,9 +55,9 @@ ROUTES = [
     Route("reports:form_detail", kwargs=_pk("report_form"), ok=FILLERS),
     Route("reports:form_edit", kwargs=_pk("report_form"), ok=FORM_KEEPERS),
     Route("reports:form_bindings", kwargs=_pk("report_form"), ok=FORM_KEEPERS),
+    # The shipped bindings posted back as they are: they check out against the registered figures, saved.
     Route("reports:form_bindings", "post", kwargs=_pk("report_form"), data=_bindings_post, ok=FORM_KEEPERS,
-          # the shipped bindings name figures: saved (302) once they are registered, refused on the page (200) before
-          ok_status=200, override={}, skip=frozenset({"admin"})),
+          ok_status=REDIRECT),
     Route("reports:form_template", kwargs=_pk("report_form"), ok=FORM_KEEPERS),
     # A future period is refused on the page (200) whatever the figures; another street's unit is a 404.
     Route("reports:report_generate", "post", kwargs=_pk("report_form"),

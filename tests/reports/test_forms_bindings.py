@@ -44,7 +44,7 @@ def test_unknown_figure_and_bucket(basic):
         "单元格 C5:C44：没有名为“registry.nothing”的指标。"]
     messages = refused(basic, with_column(basic, "D", {"ref": "registry.by_category:99", "total": "sum"}))
     assert messages == [
-        "单元格 D5:D44：指标“registry.by_category”（按信息采集类别）没有分项“99”。"]
+        "单元格 D5:D44：指标“registry.by_category”（按采集类别）没有分项“99”。"]
     messages = refused(basic, with_column(basic, "C", {"ref": "registry.veterans:01"}))
     assert messages == ["单元格 C5:C44：指标“registry.veterans”（在册人数）没有分项，不能取分项“01”。"]
 
@@ -69,25 +69,25 @@ def test_fixed_rows_check_each_rows_unit(basic, tree):
 
 def test_a_cell_bound_twice_outside_the_sheet_inside_a_merge(basic):
     bindings = copy.deepcopy(basic.bindings)
-    bindings["cells"].update({"C10": "registry.veterans", "ZZ3": "registry.veterans", "C2": "@period",
+    bindings["cells"].update({"C10": "registry.veterans", "ZZ3": "registry.veterans", "D2": "@period",
                               "C45": "registry.veterans"})
     assert refused(basic, bindings) == [
         "单元格 C10 被绑定了两次（C5:C44 和 单个单元格）。",
-        "单元格 C2 位于合并单元格 B2:D2 内，请绑定该区域的第一个单元格。",
         "单元格 C45 被绑定了两次（合计行 和 单个单元格）。",
-        "单元格 ZZ3 超出了报表的范围（报表止于 AE47）。",
+        "单元格 D2 位于合并单元格 C2:E2 内，请绑定该区域的第一个单元格。",
+        "单元格 ZZ3 超出了报表的范围（报表止于 AE48）。",
     ]
 
 
 def test_a_rate_is_not_summed(shipped_forms, report_figures):  # noqa: F811
     form = shipped_forms["care-visits"]
     assert refused(form, with_column(form, "O", {"ref": "care.key_coverage", "total": "sum"})) == [
-        "单元格 O45：指标“care.key_coverage”（重点对象覆盖率）是比率或时间，合计应取填报单位本级指标，不能求和。"]
+        "单元格 O45：指标“care.key_coverage”（重点优抚对象走访覆盖率）是比率或时间，合计应取填报单位本级指标，不能求和。"]
 
 
 def test_a_form_with_no_bound_cells(basic):
     assert refused(basic, {}) == ["该报表没有绑定任何指标的单元格。"]
-    assert refused(basic, {"cells": {"B2": "@unit"}}) == ["该报表没有绑定任何指标的单元格。"]
+    assert refused(basic, {"cells": {"C2": "@unit"}}) == ["该报表没有绑定任何指标的单元格。"]
 
 
 def test_bind_service_saves_nothing_when_refused(basic, users):
@@ -128,3 +128,25 @@ def test_upload_and_bind_a_plain_form(users, tree, report_figures):  # noqa: F81
     form.unit_levels = ["district", "street"]
     with pytest.raises(ValidationError, match="第 3 行：单位 320111001000 不属于本报表的填报单位甲街道"):
         workbooks.fill(form, tree["street_a"], workbooks.Period.parse("2020"))
+
+
+def test_migration_refreshes_a_shipped_form_only_while_it_is_as_shipped(shipped_forms, monkeypatch):  # noqa: F811
+    """0004 replaces a form built by an earlier build (recognised by its bindings) and leaves a rebound one."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    refresh = importlib.import_module("apps.reports.migrations.0004_refresh_shipped_forms")
+    visits, basic = shipped_forms["care-visits"], shipped_forms["veterans-basic"]
+    current = copy.deepcopy(visits.bindings)
+    earlier = with_column(visits, "J", {"ref": "care.visits_done:hospitalised", "total": "sum"})
+    rebound = with_column(basic, "C", {"ref": "registry.veterans"})
+    ReportForm.objects.filter(pk=visits.pk).update(bindings=earlier, template=b"old")
+    ReportForm.objects.filter(pk=basic.pk).update(bindings=rebound)
+    monkeypatch.setattr(refresh, "SUPERSEDED", {"care-visits": {refresh.fingerprint(earlier)},
+                                                "veterans-basic": {refresh.fingerprint(basic.bindings)}})
+    refresh.refresh(django_apps, None)
+    visits.refresh_from_db()
+    basic.refresh_from_db()
+    assert visits.bindings == current and bytes(visits.template).startswith(b"PK")
+    assert basic.bindings == rebound

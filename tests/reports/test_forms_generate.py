@@ -78,7 +78,7 @@ def test_every_bound_cell_equals_its_figure(code, unit_name, tree, data, shipped
     assert ws["A1"].value == form.name and ws[f"A{plan.totals_row}"].value == "合计"
     template = load_workbook(io.BytesIO(bytes(form.template)))[form.sheet]
     assert {str(r) for r in ws.merged_cells.ranges} == {str(r) for r in template.merged_cells.ranges}
-    assert ws["B2"].value == unit.name and ws.column_dimensions["B"].width == template.column_dimensions["B"].width
+    assert ws["C2"].value == unit.name and ws["A2"].value == "填报单位：" and ws.column_dimensions["B"].width == template.column_dimensions["B"].width
 
 
 def test_first_form_matches_a_direct_orm_count(tree, data, shipped_forms, period):  # noqa: F811
@@ -87,19 +87,25 @@ def test_first_form_matches_a_direct_orm_count(tree, data, shipped_forms, period
     ws = sheet_of(workbooks.fill(form, district, period).content, form)
     plan = workbooks.check_bindings(bytes(form.template), form.sheet, form.unit_levels, form.bindings)
     streets = [tree["street_a"], tree["street_b"]]
+    day = period.as_at()
     for i, street in enumerate(streets):
         row = plan.first_row + i
         for column, binding in plan.columns.items():
             if binding.figure is None:
                 continue
             if binding.figure.key == "registry.veterans":
-                expected = direct_count(street)
+                expected = direct_count(street, day)
             elif binding.figure.key == "registry.by_category":
-                expected = direct_count(street, category=binding.bucket)
+                expected = direct_count(street, day, category=binding.bucket)
             else:
-                expected = direct_count(street, care=binding.bucket)
+                expected = direct_count(street, day, care=binding.bucket)
             assert ws[f"{column}{row}"].value == expected, f"{column}{row} {binding.text}"
-    assert ws[f"C{plan.totals_row}"].value == direct_count(district) == 13  # the moved-out person is not counted
+    assert ws[f"C{plan.totals_row}"].value == direct_count(district, day) == 13  # the moved-out person is not counted
+    # Everyone has one main collection category (their other one is not counted); 11 care categories are held
+    # on the day (one ended the day before is not).
+    totals = {key: sum(ws[f"{c}{plan.totals_row}"].value for c, b in plan.columns.items() if b.figure and b.figure.key == key)
+              for key in ("registry.by_category", "registry.by_care_category")}
+    assert totals == {"registry.by_category": 13, "registry.by_care_category": 11}
     assert ws["C5"].value == 8 and ws["C6"].value == 5  # street B: 4 in its village and 1 on the street itself
 
 

@@ -59,9 +59,9 @@ def test_binding_page_names_the_bad_cell_and_saves_nothing(client, users, report
     data["col_D_ref"] = "care.visits_done:nothing"
     text = client.post(reverse("reports:form_bindings", args=[form.pk]), data).content.decode()
     assert "单元格 D5:D44：指标“care.visits_done”（走访次数）没有分项“nothing”。" in text
-    data["cells"] += "\nB2 = registry.veterans"
+    data["cells"] += "\nC2 = registry.veterans"
     text = client.post(reverse("reports:form_bindings", args=[form.pk]), data).content.decode()
-    assert "单元格 B2 被绑定了两次" in text
+    assert "单元格 C2 被绑定了两次" in text
     form.refresh_from_db()
     assert form.bindings["grid"]["columns"]["D"]["ref"] == "care.visits_done:spring_festival"
     data = {k: ("" if v is None else v) for k, v in BindingsForm.initial_from(form.bindings).items()}
@@ -69,3 +69,14 @@ def test_binding_page_names_the_bad_cell_and_saves_nothing(client, users, report
     assert client.post(reverse("reports:form_bindings", args=[form.pk]), data).status_code == 302
     form.refresh_from_db()
     assert form.bindings["grid"]["columns"]["D"] == {"ref": "care.visits_done:contact", "total": "sum"}
+
+
+def test_the_menu_has_report_forms_for_who_fills_them(client, users):
+    from apps.core import navigation
+
+    for who, shown in [("admin", True), ("bureau", True), ("street_a", True), ("leader", False), ("village_a1", False)]:
+        keys = [item.key for item in navigation.items_for(users[who])]
+        assert ("report_forms" in keys) == shown, who
+    login(client, users["street_a"])
+    page = client.get(reverse("reports:form_list")).content.decode()
+    assert "上报报表" in page and f'href="{reverse("reports:form_list")}"' in page

@@ -23,9 +23,11 @@ COLLECTION = ["军队转业干部", "退役士兵", "军队离休退休干部和
 CARE = ["残疾军人", "伤残人民警察", "伤残国家机关工作人员", "伤残民兵民工", "烈士遗属", "因公牺牲军人遗属", "病故军人遗属",
         "在乡退伍红军老战士", "红军失散人员", "在乡复员军人", "带病回乡退伍军人", "参战退役人员", "参试(涉核)退役人员",
         "60周岁以上农村籍退役士兵", "部分烈士子女", "铀矿开采军队退役人员"]
+# Every occasion a visit can have (care migration 0002; life events are what a visit answers, not its occasion:
+# care.visits_done has no bucket for them), so the columns add up to the total.
 OCCASIONS = [("spring_festival", "春节走访"), ("army_day", "八一走访"), ("mid_autumn", "中秋走访"), ("contact", "常态化联系"),
-             ("homecoming", "退役返乡走访"), ("enlist", "新兵入伍慰问"), ("hospitalised", "生病住院"), ("hardship", "生活困难"),
-             ("family_change", "家庭遭遇重大变故"), ("merit_delivery", "送喜报"), ("birthday", "高龄生日走访")]
+             ("must_visit", "六必访走访"), ("homecoming", "退役返乡走访"), ("enlist", "新兵入伍慰问"),
+             ("birthday", "高龄生日走访"), ("merit_delivery", "送喜报"), ("plaque", "悬挂光荣牌"), ("other", "其他走访")]
 COUNT, PERCENT, MONEY = "0", "0.0%", "#,##0.00"
 
 
@@ -68,6 +70,23 @@ THIN = Side(style="thin", color="000000")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 HEAD_FILL = PatternFill("solid", fgColor="F2F2F2")
+LEFT = Alignment(horizontal="left", vertical="center")
+RIGHT = Alignment(horizontal="right", vertical="center")
+
+
+def span(ws, row: int, start: int, width: float, widths: list[float], text, alignment, end: int = 0) -> int:
+    """Merge row ``row`` from column ``start`` over as many columns as make ``width`` (or up to ``end``), put
+    ``text`` (if any) there aligned so; the last column merged."""
+    end = end or start
+    while sum(widths[start - 1:end]) < width and end < len(widths):
+        end += 1
+    if end > start:
+        ws.merge_cells(start_row=row, start_column=start, end_row=row, end_column=end)
+    cell = ws.cell(row, start)
+    if text is not None:
+        cell.value = text
+    cell.alignment = alignment
+    return end
 
 
 def build(code: str, spec: dict) -> tuple[Workbook, dict]:
@@ -83,17 +102,17 @@ def build(code: str, spec: dict) -> tuple[Workbook, dict]:
     ws["A1"].font = Font(name="宋体", size=16, bold=True)
     ws["A1"].alignment = CENTER
     ws.row_dimensions[1].height = 30
-    # 填报单位 / 报告期 / 填报日期: a label and a (merged) value cell each; the value cells are bound.
-    wide = len(columns) >= 13
-    info = [("A2", "B2:D2"), ("E2", "F2:H2"), ("I2", "J2:L2")] if wide else [("A2", "B2:C2"), ("D2", "E2:E2"), ("F2", "G2:G2")]
-    for (label_cell, value_range), label in zip(info, ["填报单位：", "报告期：", "填报日期："], strict=True):
-        ws[label_cell] = label
-        ws[label_cell].alignment = Alignment(horizontal="right")
-        if ":" in value_range and value_range.split(":")[0] != value_range.split(":")[1]:
-            ws.merge_cells(value_range)
-    if wide:
-        ws[f"{last}2"] = f"单位：{spec['unit']}"
-    info_cells = [value_range.split(":")[0] for _label, value_range in info]
+    # The information line: 填报单位 and 报告期, a label and a value each, merged over as many columns as their text
+    # needs (column A is the narrow 序号 column: a label alone in it would be cut); the value cells are bound.
+    widths = [c["width"] for c in columns]
+    at = 1
+    info_cells = []
+    for label, label_width, value_width in [("填报单位：", 12, 20), ("报告期：", 10, 18)]:
+        at = span(ws, 2, at, label_width, widths, label, RIGHT) + 1
+        info_cells.append(f"{get_column_letter(at)}2")
+        at = span(ws, 2, at, value_width, widths, None, LEFT) + 1
+    if at + 1 < len(columns):
+        span(ws, 2, len(columns) - 1, 0, widths, f"单位：{spec['unit']}", RIGHT, end=len(columns))
     # Two header rows: a group over its columns, or one header spanning both rows.
     index = 0
     while index < len(columns):
@@ -129,9 +148,13 @@ def build(code: str, spec: dict) -> tuple[Workbook, dict]:
     ws.merge_cells(f"A{totals_row}:B{totals_row}")
     ws[f"A{totals_row}"] = "合计"
     ws[f"A{totals_row}"].alignment = CENTER
-    ws[f"A{totals_row + 2}"] = "填表人："
-    ws[f"E{totals_row + 2}"] = "审核人："
-    ws[f"I{totals_row + 2}"] = "单位负责人："
+    # Signatures under the table (a third of the width each), and the 填报日期 line (bound) below them.
+    third = max(len(columns) // 3, 2)
+    for start, label in [(1, "填表人："), (1 + third, "审核人："), (1 + 2 * third, "单位负责人：")]:
+        span(ws, totals_row + 2, start, 14, widths, label, LEFT)
+    at = span(ws, totals_row + 3, 1, 12, widths, "填报日期：", LEFT) + 1
+    info_cells.append(f"{get_column_letter(at)}{totals_row + 3}")
+    span(ws, totals_row + 3, at, 14, widths, None, LEFT)
     for i, column in enumerate(columns, 1):
         ws.column_dimensions[get_column_letter(i)].width = column["width"]
     ws.freeze_panes = f"C{FIRST_ROW}"
