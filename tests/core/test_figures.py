@@ -128,3 +128,31 @@ def test_registering_one_key_twice_from_two_apps_is_refused():
             figures.register(figures.Figure(key="test.twice", label="x", description="", app="b", compute=lambda p: []))
     finally:
         figure_registry._figures.pop("test.twice", None)
+
+
+def test_a_standing_count_is_taken_once_per_day_and_a_closed_period_keeps_longer(tree, settings, monkeypatch):
+    """The running month, quarter and year share today's standing count; a period that has ended is recounted
+    only after FIGURES_CLOSED_MAX_AGE_MINUTES."""
+    days = []
+
+    def compute(period):
+        days.append(period.as_at())
+        return [(tree["village_a1"].pk, "", 1, None)]
+
+    figure = figures.Figure(key="test.stock", label="x", description="", app="core", compute=compute,
+                            period_kind=figures.STOCK)
+    monkeypatch.setattr(figure_registry, "_figures", {figure.key: figure})  # this figure alone
+    today = timezone.localdate()
+    hot = figures.store.hot_periods(today)
+    result = figures.refresh_hot(today=today)
+    assert result["counted"] == len(hot)
+    assert sorted(days) == sorted({p.as_at(today) for p in hot})  # one computation per distinct day
+    assert days.count(today) == 1
+    closed = figures.Period.containing(today, "month").previous()
+    old = timezone.now() - timedelta(minutes=settings.FIGURES_MAX_AGE_MINUTES + 5)
+    FigureSnapshot.objects.filter(figure=figure.key).update(computed_at=old)
+    before = len(days)
+    figures.read([figure], [closed], [tree["district"].pk])
+    assert len(days) == before  # closed: still within FIGURES_CLOSED_MAX_AGE_MINUTES
+    figures.read([figure], [figures.Period.containing(today, "month")], [tree["district"].pk])
+    assert len(days) == before + 1  # running: recounted

@@ -336,6 +336,8 @@ GENERATED_FILES_TTL_DAYS = env.int("GENERATED_FILES_TTL_DAYS", default=7)
 # never used when older than FIGURES_MAX_AGE_MINUTES (it is counted again), and task core.figures_refresh
 # recounts the running and compared periods every FIGURES_REFRESH_MINUTES so that pages rarely wait for one.
 FIGURES_MAX_AGE_MINUTES = env.int("FIGURES_MAX_AGE_MINUTES", default=15)
+# A period that has ended changes only by back-dated entries: its kept counts are recounted after this long.
+FIGURES_CLOSED_MAX_AGE_MINUTES = env.int("FIGURES_CLOSED_MAX_AGE_MINUTES", default=24 * 60)
 FIGURES_REFRESH_MINUTES = env.int("FIGURES_REFRESH_MINUTES", default=10)
 
 # Edits are checked against the version the editor read (apps.core.concurrency). API updates are checked

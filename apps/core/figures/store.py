@@ -29,7 +29,7 @@ from django.utils import timezone
 from ..models import FigureSnapshot, FigureValue, OrgUnit
 from . import registry
 from .periods import MONTH, QUARTER, YEAR, Period
-from .registry import LATEST, RATIO, Figure
+from .registry import LATEST, RATIO, STOCK, Figure
 
 
 @dataclass(frozen=True)
@@ -108,13 +108,19 @@ def _lock_key(figure: str, period: str) -> int:
     return zlib.crc32(f"figure:{figure}:{period}".encode()) - 2**31
 
 
-def max_age() -> timedelta:
+def max_age(period: Period | None = None, today=None) -> timedelta:
+    """How old a kept count of ``period`` may be: ``FIGURES_MAX_AGE_MINUTES`` while the period runs (or when no
+    period is given), ``FIGURES_CLOSED_MAX_AGE_MINUTES`` once it has ended (only back-dated entries change it)."""
+    if period is not None and period.end < (today or timezone.localdate()):
+        return timedelta(minutes=max(1, settings.FIGURES_CLOSED_MAX_AGE_MINUTES))
     return timedelta(minutes=max(1, settings.FIGURES_MAX_AGE_MINUTES))
 
 
-def refresh(figure: Figure | str, period: Period, *, if_older_than: datetime | None = None) -> FigureSnapshot:
+def refresh(figure: Figure | str, period: Period, *, if_older_than: datetime | None = None,
+            rows: list | None = None) -> FigureSnapshot:
     """Count one figure for one period and keep it. With ``if_older_than``, a snapshot counted since then (by
-    another process that held the lock first) is kept as it is."""
+    another process that held the lock first) is kept as it is. ``rows``: the figure's ``compute`` rows when the
+    caller has them already (a standing count taken on the same day for another period)."""
     if isinstance(figure, str):
         figure = registry.get(figure)
     from ..reference import snapshot as reference_snapshot
@@ -127,7 +133,7 @@ def refresh(figure: Figure | str, period: Period, *, if_older_than: datetime | N
             return kept
         started = time.monotonic()
         now = timezone.now()
-        values = rollup(figure, figure.compute(period), reference_snapshot().units)
+        values = rollup(figure, figure.compute(period) if rows is None else rows, reference_snapshot().units)
         took = int(1000 * (time.monotonic() - started))
         if kept is None:
             kept = FigureSnapshot.objects.create(figure=figure.key, period=period.key, computed_at=now, duration_ms=took)
@@ -147,9 +153,10 @@ def ensure(figures: Iterable[Figure], periods: Iterable[Period]) -> dict[tuple[s
     keys = [f.key for f in figures]
     found = {(s.figure, s.period): s for s in FigureSnapshot.objects.filter(
         figure__in=keys, period__in=[p.key for p in periods])}
-    cutoff = timezone.now() - max_age()
+    now = timezone.now()
     for figure in figures:
         for period in periods:
+            cutoff = now - max_age(period)
             kept = found.get((figure.key, period.key))
             if kept is None or kept.computed_at < cutoff:
                 found[(figure.key, period.key)] = refresh(figure, period, if_older_than=cutoff)
@@ -227,21 +234,37 @@ def hot_periods(today=None) -> list[Period]:
 
 
 def refresh_hot(*, today=None) -> dict:
-    """Task ``core.figures_refresh``: recount every figure for the hot periods whose snapshot would be
-    older than the maximum age before the next run. Returns counts for the task's result."""
+    """Task ``core.figures_refresh``: recount every figure for the hot periods whose snapshot would be older than
+    its maximum age before the next run. A standing count (``STOCK``) taken on the same day serves every period
+    that ends on that day or runs today (the running month, quarter and year share today's count), so it is
+    computed once. Returns counts for the task's result."""
+    today = today or timezone.localdate()
     figures = registry.all_figures()
     periods = hot_periods(today)
-    cutoff = timezone.now() - max_age() + timedelta(minutes=max(1, settings.FIGURES_REFRESH_MINUTES))
+    now = timezone.now()
+    ahead = timedelta(minutes=max(1, settings.FIGURES_REFRESH_MINUTES))
     kept = {(s.figure, s.period): s.computed_at for s in FigureSnapshot.objects.filter(
         figure__in=[f.key for f in figures], period__in=[p.key for p in periods])}
-    counted, started = 0, time.monotonic()
-    for period in periods:
-        for figure in figures:
+    counted, computed, started = 0, 0, time.monotonic()
+    for figure in figures:
+        standing: dict = {}  # as-at day → compute rows (STOCK figures)
+        for period in periods:
+            cutoff = now - max_age(period, today) + ahead
             at = kept.get((figure.key, period.key))
-            if at is None or at < cutoff:
-                refresh(figure, period, if_older_than=cutoff)
-                counted += 1
-    return {"counted": counted, "figures": len(figures), "periods": len(periods),
+            if at is not None and at >= cutoff:
+                continue
+            rows = None
+            if figure.period_kind == STOCK:
+                day = period.as_at(today)
+                if day not in standing:
+                    standing[day] = list(figure.compute(period))
+                    computed += 1
+                rows = standing[day]
+            else:
+                computed += 1
+            refresh(figure, period, if_older_than=cutoff, rows=rows)
+            counted += 1
+    return {"counted": counted, "computed": computed, "figures": len(figures), "periods": len(periods),
             "seconds": round(time.monotonic() - started, 1)}
 
 
