@@ -114,9 +114,15 @@ def merged_owner(sheet, coordinate: str) -> str | None:
     return None
 
 
+def _boxed(cell) -> bool:
+    border = cell.border
+    return any(side is not None and side.style for side in (border.left, border.right, border.top, border.bottom))
+
+
 def header_texts(sheet, first_row: int) -> dict[str, str]:
-    """For each column, the nearest text above ``first_row`` (its header, merged headers included), to label the
-    binding page's rows."""
+    """For each column, the texts of up to three rows above ``first_row`` (its header, merged headers included),
+    to label the binding page's rows. When the header row next to the unit rows is boxed (bordered), only boxed
+    rows count: the unboxed line above a header (填报单位：…, 单位：人) is not part of it."""
     texts: dict[str, str] = {}
     owners = {}
     for merged in sheet.merged_cells.ranges:
@@ -124,12 +130,17 @@ def header_texts(sheet, first_row: int) -> dict[str, str]:
             for col in range(merged.min_col, merged.max_col + 1):
                 owners[(row, col)] = (merged.min_row, merged.min_col)
     for col in range(1, (sheet.max_column or 0) + 1):
-        parts = []
-        for row in range(max(1, first_row - 3), first_row):
-            r, c = owners.get((row, col), (row, col))
-            value = sheet.cell(r, c).value
-            if value not in (None, "") and str(value) not in parts:
-                parts.append(str(value).strip())
+        parts: list[str] = []
+        boxed = False
+        for row in range(first_row - 1, max(1, first_row - 3) - 1, -1):
+            cell = sheet.cell(*owners.get((row, col), (row, col)))
+            if row == first_row - 1:
+                boxed = _boxed(sheet.cell(row, col))
+            elif boxed and not _boxed(sheet.cell(row, col)):
+                break
+            value = cell.value
+            if value not in (None, "") and str(value).strip() not in parts:
+                parts.insert(0, str(value).strip())
         texts[get_column_letter(col)] = " / ".join(parts)
     return texts
 

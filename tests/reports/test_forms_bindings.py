@@ -150,3 +150,11 @@ def test_migration_refreshes_a_shipped_form_only_while_it_is_as_shipped(shipped_
     basic.refresh_from_db()
     assert visits.bindings == current and bytes(visits.template).startswith(b"PK")
     assert basic.bindings == rebound
+
+
+def test_column_headers_for_the_binding_page_leave_out_the_line_above_the_table(basic):
+    """The boxed header rows label a column; the unboxed 填报单位/报告期/单位 line above them does not."""
+    _workbook, ws = workbooks.open_sheet(bytes(basic.template), basic.sheet)
+    headers = workbooks.header_texts(ws, 5)
+    assert headers["A"] == "序号" and headers["C"] == "在册人数"
+    assert headers["H"] == "按信息采集类别分 / 复员军人" and headers["AE"] == "按优抚类别分 / 铀矿开采军队退役人员"

@@ -14,7 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views import View
 
 from apps.core import figures
@@ -68,7 +68,7 @@ class ReportFormForm(forms.Form):
 
 
 class GenerateForm(forms.Form):
-    period = forms.CharField(label=gettext_lazy("Period"), max_length=16,
+    period = forms.CharField(label=pgettext_lazy("report", "Period"), max_length=16,
                              widget=forms.TextInput(attrs={"list": "period-choices", "autocomplete": "off"}))
     unit = forms.ChoiceField(label=gettext_lazy("Unit"))
 
@@ -122,9 +122,9 @@ class BindingsForm(forms.Form):
                   (workbooks.OWN, gettext_lazy("The report unit's figure"))]
         for column in columns:
             self.fields[f"col_{column}_ref"] = forms.CharField(required=False, max_length=120, widget=forms.TextInput(
-                attrs={"list": "figure-refs", "class": "form-control form-control-sm", "aria-label": _("Column %(c)s") % {"c": column}}))
+                attrs={"list": "figure-refs", "class": "form-control form-control-sm font-monospace binding-ref", "aria-label": _("Column %(c)s") % {"c": column}}))
             self.fields[f"col_{column}_total"] = forms.ChoiceField(required=False, choices=totals, widget=forms.Select(
-                attrs={"class": "form-select form-select-sm", "aria-label": _("Total of column %(c)s") % {"c": column}}))
+                attrs={"class": "form-select form-select-sm binding-total", "aria-label": _("Total of column %(c)s") % {"c": column}}))
 
     @staticmethod
     def initial_from(bindings: dict) -> dict:
@@ -283,7 +283,7 @@ class FormBindingsView(RoleRequiredMixin, View):
             for code, label in (figure.buckets() if figure.buckets else []):
                 refs.append((f"{figure.key}:{code}", f"{figure.label} · {label}"))
         refs += [(w, label) for w, label in [(workbooks.SERIAL, _("Row number")), (workbooks.UNIT, _("Unit name")),
-                                            (workbooks.CODE, _("Unit code")), (workbooks.PERIOD, _("Period")),
+                                            (workbooks.CODE, _("Unit code")), (workbooks.PERIOD, pgettext("report", "Period")),
                                             (workbooks.DATE, _("Date of generation"))]]
         return render(request, "reports/form_bindings.html", {
             "report_form": self.report_form, "form": form, "column_rows": column_rows, "refs": refs,
