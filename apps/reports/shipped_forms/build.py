@@ -51,17 +51,17 @@ FORMS = {
         + [col(name, f"care.visits_done:{code}", "sum", "其中按走访事由（次）") for code, name in OCCASIONS]
         + [col("重点优抚对象走访覆盖率", "care.key_coverage", "unit", width=11, fmt=PERCENT),
            col("慰问金（元）", "care.money", "sum", width=12, fmt=MONEY),
-           col("送慰问品（次）", "care.goods", "sum", width=9)],
+           col("送慰问品（次）", "care.goods", "sum", width=10)],
         "unit": "次、元",
     },
     "honors-plaques": {
         "name": "光荣牌与立功喜报统计表",
         "description": "各街道（社区）光荣牌悬挂和立功喜报送达情况。",
-        "columns": [col("已悬挂光荣牌（户）", "honors.plaques_hung", "sum", "光荣牌", width=11),
+        "columns": [col("已悬挂光荣牌（户）", "honors.plaques_hung", "sum", "光荣牌", width=12),
                     col("悬挂率", "honors.plaque_coverage", "unit", "光荣牌", width=9, fmt=PERCENT),
                     col("悬挂光荣牌走访（次）", "care.visits_done:plaque", "sum", "光荣牌", width=11),
                     col("按时送达率", "honors.notices_delivered_on_time", "unit", "立功喜报", width=10, fmt=PERCENT),
-                    col("送喜报走访（次）", "care.visits_done:merit_delivery", "sum", "立功喜报", width=11)],
+                    col("送喜报走访（次）", "care.visits_done:merit_delivery", "sum", "立功喜报", width=12)],
         "unit": "户、次",
     },
 }
