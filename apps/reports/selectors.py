@@ -89,10 +89,12 @@ def jobs_needing_attention(*, user: User) -> dict:
             "awaiting": found["awaiting"], "awaiting_url": imports_url}
 
 
-def cards_waiting(*, user: User) -> dict:
+def cards_waiting(*, user: User) -> dict | None:
     """优待证 applications in the user's area waiting for their next step, by status, from the kept figure
     ``registry.cards_waiting`` (counted for the whole district at most FIGURES_MAX_AGE_MINUTES ago: one small
     read instead of joining every card of a street to its holder), with the time it was counted."""
+    if figures.get(CARDS_FIGURE) is None:  # the registry app's figures are not registered (a test's own set)
+        return None
     unit = figures.scoped_unit(user)
     period = figures.Period.current(figures.MONTH)
     reading = figures.read([CARDS_FIGURE], [period], [unit.pk])[(CARDS_FIGURE, period.key, unit.pk)]

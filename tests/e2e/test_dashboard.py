@@ -31,8 +31,8 @@ def test_leader_drills_down_to_a_village_and_opens_the_list(page, live_server, u
     page.on("console", lambda message: errors.append(f"{page.url}: {message.text[:60]} {message.location}") if message.type == "error" else None)
 
     log_in(page, live_server, "leader", PASSWORD)
-    page.wait_for_url(f"{live_server.url}/")
-    page.click("[data-nav=dashboard]")
+    page.wait_for_url("**/reports/dashboard/")  # leadership's home page is the dashboard
+    page.click("[data-nav=dashboard]")  # and the menu leads there too
     page.wait_for_url("**/reports/dashboard/")
     card = page.locator(".dash-card[data-figure='registry.veterans'] [data-value]")
     expect(card).to_have_text("5")

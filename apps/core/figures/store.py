@@ -202,7 +202,12 @@ def read(figures: Iterable[Figure | str], periods: Iterable[Period], unit_ids: I
          ) -> dict[tuple[str, str, int], Reading]:
     """``{(figure key, period key, unit_id): Reading}`` for every combination asked (zero where nothing was
     counted). The caller has checked that the user may see these units (``apps.core.figures.scope``)."""
-    figures = [registry.get(f) if isinstance(f, str) else f for f in figures]
+    figures = list(figures)
+    found = [registry.get(f) if isinstance(f, str) else f for f in figures]
+    if None in found:
+        unknown = [f for f, figure in zip(figures, found, strict=True) if figure is None]
+        raise LookupError(f"unknown figures: {unknown}")
+    figures = found
     periods, unit_ids = list(periods), list(unit_ids)
     snapshots = ensure(figures, periods)
     values = _values(list(snapshots.values()), unit_ids)
