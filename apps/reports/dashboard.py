@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -67,32 +67,12 @@ def period_choices(selected: Period | None) -> list[tuple[str, list[Period]]]:
 # --- formatting ----------------------------------------------------------------------------------
 
 
-def _moment(value) -> datetime | None:
-    if not value:
-        return None
-    return timezone.localtime(datetime.fromtimestamp(value, tz=UTC))
-
-
 def raw_value(reading: Reading, bucket: str = ""):
     """The number behind what is shown: a percentage for a ratio, a local datetime for a moment, else the value."""
-    value, base = reading.bucket(bucket)
-    if reading.figure.kind == RATIO:
-        return None if not base else round(100 * value / base, 1)
-    if reading.figure.kind == LATEST:
-        return reading.shown if not bucket else (_moment(value) if value else None)
-    return value
+    return reading.shown_of(bucket)
 
 
-def format_number(figure: Figure, raw) -> str:
-    if raw is None:
-        return DASH
-    if figure.kind == LATEST:
-        return timezone.localtime(raw).strftime("%Y-%m-%d %H:%M")
-    if figure.kind == RATIO:
-        return f"{raw:.1f}%"
-    if figure.kind == AMOUNT:
-        return f"{raw:,.2f}"
-    return f"{int(raw):,}" if float(raw).is_integer() else f"{raw:,.2f}"
+format_number = figures.format_value
 
 
 def unit_suffix(figure: Figure) -> str:

@@ -15,14 +15,14 @@ from django.http import Http404
 
 from .periods import MONTH, QUARTER, YEAR, Period, recent_periods
 from .registry import AMOUNT, COUNT, FLOW, LATEST, RATIO, STOCK, Figure, all_figures, get, parse_ref, register
-from .store import Reading, ensure, read, refresh, refresh_hot
+from .store import Reading, ensure, format_value, read, refresh, refresh_hot
 
 if TYPE_CHECKING:
     from ..models import OrgUnit, User
 
 __all__ = [
     "AMOUNT", "COUNT", "FLOW", "LATEST", "MONTH", "QUARTER", "RATIO", "STOCK", "YEAR", "Figure", "Period", "Reading",
-    "all_figures", "area_unit", "ensure", "get", "parse_ref", "read", "recent_periods", "refresh",
+    "all_figures", "area_unit", "ensure", "format_value", "get", "parse_ref", "read", "recent_periods", "refresh",
     "refresh_hot", "register", "scoped_unit",
 ]
 

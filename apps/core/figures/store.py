@@ -29,7 +29,7 @@ from django.utils import timezone
 from ..models import FigureSnapshot, FigureValue, OrgUnit
 from . import registry
 from .periods import MONTH, QUARTER, YEAR, Period
-from .registry import LATEST, RATIO, STOCK, Figure
+from .registry import AMOUNT, LATEST, RATIO, STOCK, Figure
 
 
 @dataclass(frozen=True)
@@ -53,17 +53,44 @@ class Reading:
     @property
     def shown(self):
         """What a page shows: the percentage for a ratio figure, the local time for a moment, else the value."""
+        return self.shown_of("")
+
+    def shown_of(self, bucket: str = ""):
+        """``shown`` for one bucket of the breakdown (``""``: the total); ``None`` when there is nothing to show
+        (a ratio of nothing due, a moment never reached)."""
+        value, base = self.bucket(bucket)
         if self.figure.kind == LATEST:
-            return timezone.localtime(datetime.fromtimestamp(self.value, tz=UTC)) if self.value else None
+            return timezone.localtime(datetime.fromtimestamp(value, tz=UTC)) if value else None
         if self.figure.kind == RATIO:
-            ratio = self.ratio
-            return None if ratio is None else round(100 * ratio, 1)
-        return self.value
+            return None if not base else round(100 * value / base, 1)
+        return value
+
+    @property
+    def text(self) -> str:
+        """The total as pages and documents print it (``format_value``)."""
+        return format_value(self.figure, self.shown)
 
     def bucket(self, bucket: str) -> tuple:
         if not bucket:
             return self.value, self.base
         return tuple(self.buckets.get(bucket, (0, 0 if self.figure.kind == RATIO else None)))
+
+
+DASH = "—"
+
+
+def format_value(figure: Figure, shown) -> str:
+    """A shown value (``Reading.shown_of``) as printed: 1,234 / 1,234.50 (yuan) / 87.5% / 2026-05-31 18:02, and
+    "—" for nothing. The one rule the dashboard, its downloads and the monthly report share."""
+    if shown is None:
+        return DASH
+    if figure.kind == LATEST:
+        return timezone.localtime(shown).strftime("%Y-%m-%d %H:%M")
+    if figure.kind == RATIO:
+        return f"{shown:.1f}%"
+    if figure.kind == AMOUNT:
+        return f"{shown:,.2f}"
+    return f"{int(shown):,}" if float(shown).is_integer() else f"{shown:,.2f}"
 
 
 def _number(value) -> float | int:

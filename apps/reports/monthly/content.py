@@ -27,18 +27,9 @@ CHILD_LEVEL = {OrgLevel.DISTRICT.value: OrgLevel.STREET.value, OrgLevel.STREET.v
 
 
 def shown(reading: Reading) -> str:
-    """A reading as printed: 1,234 / 1,234.50 (yuan) / 87.5% / 2026-05-31 18:02; "—" when there is nothing
-    to show (a ratio of nothing due, a moment never reached)."""
-    figure, value = reading.figure, reading.shown
-    if value is None:
-        return "—"
-    if figure.kind == LATEST:
-        return value.strftime("%Y-%m-%d %H:%M")
-    if figure.kind == RATIO:
-        return f"{value:.1f}%"
-    if figure.kind == AMOUNT:
-        return f"{value:,.2f}"
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+    """A reading as printed (``figures.format_value``): 1,234 / 1,234.50 (yuan) / 87.5% / 2026-05-31 18:02;
+    "—" when there is nothing to show."""
+    return reading.text
 
 
 def change(reading: Reading, against: Reading) -> str:
@@ -175,7 +166,7 @@ def monthly_content(*, unit: OrgUnit, period: Period, with_charts: bool = True) 
                     pgettext("monthly report", "Item"), _("This month"), pgettext("monthly report", "Last month"), pgettext("monthly report", "Same month last year")])
                 values = []
                 for code, label in buckets:
-                    cells = [_bucket_ratio(r.bucket(code)) if figure.kind == RATIO else _bucket_value(figure, r.bucket(code))
+                    cells = [figures.format_value(figure, r.shown_of(code))
                              for r in (now, before, year_ago)]
                     breakdown.rows.append([str(label), *cells])
                     values.append((str(label), now.bucket(code), year_ago.bucket(code)))
@@ -214,15 +205,3 @@ def monthly_content(*, unit: OrgUnit, period: Period, with_charts: bool = True) 
                           readings=readings)
 
 
-def _bucket_value(figure: Figure, pair: tuple) -> str:
-    value = pair[0] if pair else 0
-    if figure.kind == AMOUNT or isinstance(value, float):
-        return f"{value:,.2f}"
-    return f"{value:,}"
-
-
-def _bucket_ratio(pair: tuple) -> str:
-    value, base = (tuple(pair) + (None, None))[:2]
-    if not base:
-        return "—"
-    return f"{100 * value / base:.1f}%"
